@@ -1,0 +1,1 @@
+"""The bot's runtime: configuration, factories, polling and webhook runners, CLI."""

@@ -1,0 +1,51 @@
+"""/survey: a two-step conversation kept in FSM state (name, then age, then a summary)."""
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import Message
+
+
+class Survey(StatesGroup):
+    name = State()
+    age = State()
+
+
+async def begin(message: Message, state: FSMContext) -> None:
+    await state.set_state(Survey.name)
+    await message.answer("What is your name? (/cancel to stop)")
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer("Nothing to cancel.")
+        return
+    await state.clear()
+    await message.answer("Cancelled.")
+
+
+async def got_name(message: Message, state: FSMContext) -> None:
+    await state.update_data(name=message.text)
+    await state.set_state(Survey.age)
+    await message.answer("How old are you?")
+
+
+async def got_age(message: Message, state: FSMContext) -> None:
+    text = message.text or ""
+    if not text.isdigit() or not 0 < int(text) < 150:
+        await message.answer("Please send your age as a number, e.g. 30.")
+        return
+    data = await state.get_data()
+    await state.clear()
+    await message.answer(f"Nice to meet you, {data['name']}, aged {int(text)}.", parse_mode=None)
+
+
+def create_router() -> Router:
+    router = Router(name="survey")
+    router.message.register(begin, Command("survey"))
+    # /cancel works in any state, so it is registered before the state handlers.
+    router.message.register(cancel, Command("cancel"))
+    router.message.register(got_name, Survey.name, F.text)
+    router.message.register(got_age, Survey.age, F.text)
+    return router
