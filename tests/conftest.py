@@ -1,0 +1,59 @@
+"""Fixtures shared by every test: the emulator, a made-up token, bot processes."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from sandbox import Emulator
+from tests.support import BotProcess, write_env_file
+
+_bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
+
+
+@pytest.fixture
+def token() -> str:
+    """A made-up token, different for every test (the emulator gives each its own bot)."""
+    return f"{next(_bot_ids)}:TEST-token_{os.getpid()}"
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """The Bot API emulator on a free loopback port, with fast webhook retries."""
+    async with Emulator(retry_first_delay=0.05, retry_max_delay=0.5, webhook_timeout=10.0) as tg:
+        yield tg
+
+
+@pytest.fixture
+def polling_env(tmp_path: Path, emulator: Emulator, token: str) -> dict[str, str]:
+    """Configuration for a development poller talking to the emulator."""
+    return {
+        "BOT_TOKEN": token,
+        "APP_ENV": "local",
+        "TELEGRAM_API_URL": emulator.base_url,
+        "LOCK_DIR": str(tmp_path / "locks"),
+        "SHUTDOWN_TIMEOUT": "10",
+        "POLLING_CONFLICT_GRACE": "3",
+    }
+
+
+@pytest.fixture
+async def start_bot(
+    tmp_path: Path,
+) -> AsyncIterator[Callable[..., Awaitable[BotProcess]]]:
+    """Start `python run.py` with an env file built from a dict; every process is stopped."""
+    started: list[BotProcess] = []
+
+    async def start(values: dict[str, str], *args: str) -> BotProcess:
+        env_file = write_env_file(tmp_path / f".env.test{len(started)}", values)
+        process = BotProcess("--env-file", str(env_file), *args)
+        started.append(process)
+        return await process.start()
+
+    yield start
+    for process in started:
+        await process.stop()
