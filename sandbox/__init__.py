@@ -1,0 +1,17 @@
+"""A local Telegram Bot API emulator for tests and offline development.
+
+    async with Emulator() as tg:
+        bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url)))
+        tg.send_command(token, "/start")
+        await tg.wait_bot_messages(token, chat_id=100, count=1)
+
+It reproduces what the Bot API server does where bots get it wrong: long polling and its
+409 Conflicts, offsets, webhook delivery with secret, per-chat order and retries, rate limits.
+Run it standalone with `python -m sandbox --port 8081`.
+"""
+
+from sandbox.emulator import Emulator
+from sandbox.errors import BotApiError
+from sandbox.records import ApiCall, Delivery, WebhookState
+
+__all__ = ["ApiCall", "BotApiError", "Delivery", "Emulator", "WebhookState"]
