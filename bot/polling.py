@@ -1,0 +1,64 @@
+"""Development mode: long polling, one process per bot on this machine, a clean stop.
+
+The lock is taken before aiogram is even imported, so a second `python run.py` for the
+same bot is refused within a second instead of after the import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.exit_codes import ExitCode
+from bot.lock import InstanceLock, LockHeld
+from bot.settings import Settings
+
+logger = logging.getLogger("bot.polling")
+
+
+def run_polling(settings: Settings, takeover: bool = False) -> int:
+    """Poll Telegram for updates until Ctrl+C / SIGTERM; returns the process exit code.
+
+    `takeover` deletes an active webhook first (keeping its pending updates) instead of
+    refusing to start.
+    """
+    lock = InstanceLock(settings.lock_dir, settings.bot_id)
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        from bot.polling_errors import lock_held_message
+
+        logger.error(lock_held_message(exc.holder, settings.masked_token))
+        return ExitCode.LOCKED
+    except OSError as exc:
+        logger.error(
+            "Cannot take the polling lock %s (%s): set LOCK_DIR to a folder this user can "
+            "write to.",
+            lock.path,
+            exc,
+        )
+        return ExitCode.CONFIG
+    name = settings.masked_token
+    try:
+        code, name = asyncio.run(_poll(settings, takeover))
+    except KeyboardInterrupt:
+        # Ctrl+C could not be handled as a stop request (see bot.stop_signals).
+        code = ExitCode.OK
+    finally:
+        lock.release()
+    logger.info("Bot %s stopped (exit code %d).", name, code)
+    return code
+
+
+async def _poll(settings: Settings, takeover: bool) -> tuple[int, str]:
+    # Imported here, after the lock: aiogram takes seconds to import.
+    from bot.factory import create_bot, create_dispatcher
+    from bot.polling_runner import PollingRunner
+    from bot.stop_signals import stop_signals
+
+    runner = PollingRunner(
+        settings, create_bot(settings), create_dispatcher(settings), takeover=takeover
+    )
+    with stop_signals(runner.request_stop):
+        code = await runner.run()
+    return code, runner.bot_label

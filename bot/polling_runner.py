@@ -1,0 +1,327 @@
+"""The long-polling loop: fetch updates, handle them concurrently (bounded), stop cleanly.
+
+aiogram's own `Dispatcher.start_polling` is not used: on shutdown it cancels handlers that
+are still running after their updates were confirmed, and it retries a 409 Conflict forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import socket
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramConflictError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import DeleteWebhook, GetMe, GetUpdates, GetWebhookInfo, TelegramMethod
+from aiogram.types import Update
+
+from bot.config import Settings
+from bot.exit_codes import ExitCode
+from bot.polling_errors import (
+    API_UNAVAILABLE,
+    MAX_RETRY_AFTER,
+    Backoff,
+    ConflictStreak,
+    OutageLog,
+    conflict_diagnosis,
+    conflict_exit_message,
+    describe_error,
+    is_webhook_conflict,
+    takeover_message,
+    unauthorized_message,
+    webhook_active_message,
+    webhook_appeared_message,
+)
+from bot.update_tasks import UpdateTasks
+
+logger = logging.getLogger("bot.polling")
+T = TypeVar("T")
+
+# Seconds a getUpdates waits on the server for updates before returning empty.
+POLL_TIMEOUT = 25
+# Handlers running at once; a flood of updates waits for a free slot instead of piling up tasks.
+MAX_CONCURRENT_UPDATES = 100
+# Seconds the final offset confirmation may take at shutdown.
+CONFIRM_TIMEOUT = 5
+
+
+# What a best-effort request at the edges (shutdown, a last diagnosis) may run into.
+_ANY_API_ERROR: tuple[type[BaseException], ...] = (TelegramAPIError, *API_UNAVAILABLE)
+
+
+class _StopRequested(Exception):
+    """Raised inside the runner when a stop request interrupts a wait."""
+
+
+class PollingRunner:
+    """Polls one bot for updates and feeds them to the dispatcher until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        takeover: bool = False,
+        max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
+        self.settings = settings
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.takeover = takeover
+        self.poll_timeout = poll_timeout
+        self.username: str | None = None
+        self._stop = asyncio.Event()
+        self._abandon = asyncio.Event()
+        self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates)
+        self._offset: int | None = None  # next getUpdates offset: last started update + 1
+        self._outage = OutageLog(settings.telegram_api_url)
+        self._network_backoff = Backoff(first=1.0, maximum=30.0)
+        self._conflicts = ConflictStreak(settings.polling_conflict_grace)
+        self._conflict_backoff = Backoff(first=1.0, maximum=5.0)
+
+    @property
+    def bot_label(self) -> str:
+        """How the bot is named in messages: @username once known, else the masked token."""
+        return f"@{self.username}" if self.username else self.settings.masked_token
+
+    def request_stop(self) -> None:
+        """Stop fetching and let handlers finish; a second request abandons them at once."""
+        if self._stop.is_set():
+            if not self._abandon.is_set():
+                logger.warning("Second stop request: not waiting for running handlers any more.")
+                self._abandon.set()
+            return
+        logger.info(
+            "Stopping: no new updates are fetched; %d running handler(s) get up to %.0f s "
+            "(SHUTDOWN_TIMEOUT) to finish.",
+            len(self._tasks),
+            self.settings.shutdown_timeout,
+        )
+        self._stop.set()
+
+    async def run(self) -> int:
+        """Poll until stopped or until polling must not go on; returns the exit code."""
+        started = False
+        try:
+            try:
+                code: int | None = await self._prepare()
+                if code is None:
+                    await self.dispatcher.emit_startup(bot=self.bot, **self._workflow_data())
+                    started = True
+                    self._log_start()
+                    code = await self._poll()
+                if code is None:
+                    code = ExitCode.OK
+            except _StopRequested:
+                code = ExitCode.OK
+            except TelegramUnauthorizedError:
+                logger.error(unauthorized_message(self.bot_label))
+                code = ExitCode.CONFIG
+            except Exception:
+                logger.exception("Polling failed unexpectedly")
+                code = ExitCode.ERROR
+        except asyncio.CancelledError:
+            # Only when Ctrl+C could not be turned into a stop request (see stop_signals).
+            logger.warning("Interrupted: shutting down.")
+            self._stop.set()
+            await self._shutdown(started)
+            raise
+        await self._shutdown(started)
+        return code
+
+    def _workflow_data(self) -> dict[str, Any]:
+        return {"dispatcher": self.dispatcher, "bots": [self.bot], **self.dispatcher.workflow_data}
+
+    def _log_start(self) -> None:
+        env_file = self.settings.env_file or "none (process environment only)"
+        logger.info(
+            "Bot %s is polling (mode=polling, env file=%s, pid=%d, host=%s, api=%s). "
+            "Press Ctrl+C to stop.",
+            self.bot_label,
+            env_file,
+            os.getpid(),
+            socket.gethostname(),
+            self.settings.telegram_api_url,
+        )
+
+    async def _prepare(self) -> int | None:
+        """Who am I, and is a webhook in the way? Returns an exit code to stop with."""
+        me = await self._call(GetMe())
+        self.username = me.username
+        info = await self._call(GetWebhookInfo())
+        if not info.url:
+            return None
+        if not self.takeover:
+            logger.error(webhook_active_message(info.url, info.pending_update_count))
+            return ExitCode.WEBHOOK_ACTIVE
+        await self._call(DeleteWebhook(drop_pending_updates=False))
+        logger.warning(takeover_message(info.url, info.pending_update_count))
+        return None
+
+    async def _call(self, method: TelegramMethod[T]) -> T:
+        """A start-up request, retried while the Bot API is unreachable."""
+        while True:
+            try:
+                result = await self._until_stopped(self.bot(method))
+            except API_UNAVAILABLE as exc:
+                delay = self._network_backoff.next_delay()
+                self._outage.failed(exc, delay)
+                await self._sleep(delay)
+                continue
+            except TelegramRetryAfter as exc:
+                await self._sleep(self._retry_after(exc))
+                continue
+            self._outage.succeeded()
+            self._network_backoff.reset()
+            return result
+
+    async def _poll(self) -> int | None:
+        """The loop; returns an exit code when polling must end for a reason other than stop."""
+        request = GetUpdates(
+            timeout=self.poll_timeout,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+        )
+        # The HTTP request must outlive the long poll it contains.
+        request_timeout = self.poll_timeout + 15
+        while not self._stop.is_set():
+            request.offset = self._offset
+            try:
+                updates = await self._until_stopped(self.bot(request, request_timeout))
+            except TelegramConflictError as exc:
+                if is_webhook_conflict(exc):
+                    return await self._webhook_appeared()
+                if self._conflicts.record():
+                    logger.warning(conflict_diagnosis(self._conflicts.grace))
+                if self._conflicts.exceeded:
+                    logger.error(conflict_exit_message(self._conflicts.grace))
+                    return ExitCode.CONFLICT
+                await self._sleep(self._conflict_backoff.next_delay())
+                continue
+            except TelegramRetryAfter as exc:
+                await self._sleep(self._retry_after(exc))
+                continue
+            except API_UNAVAILABLE as exc:
+                delay = self._network_backoff.next_delay()
+                self._outage.failed(exc, delay)
+                await self._sleep(delay)
+                continue
+            self._outage.succeeded()
+            self._network_backoff.reset()
+            self._conflicts.poll_succeeded()
+            if self._conflicts.first_at is None:
+                self._conflict_backoff.reset()
+            await self._start_handlers(updates)
+        return None
+
+    async def _start_handlers(self, updates: list[Update]) -> None:
+        for update in updates:
+            if self._stop.is_set():
+                return  # fetched but not started: not confirmed, so Telegram delivers it again
+            await self._until_stopped(self._tasks.wait_for_slot())
+            self._tasks.start(update)
+            self._offset = update.update_id + 1
+
+    async def _webhook_appeared(self) -> int:
+        url = ""
+        try:
+            info = await asyncio.wait_for(self.bot(GetWebhookInfo()), CONFIRM_TIMEOUT)
+            url = info.url
+        except _ANY_API_ERROR:
+            pass  # the message says the URL is unknown
+        logger.error(webhook_appeared_message(url))
+        return ExitCode.WEBHOOK_ACTIVE
+
+    def _retry_after(self, exc: TelegramRetryAfter) -> float:
+        delay = min(float(exc.retry_after), MAX_RETRY_AFTER)
+        logger.warning("Telegram asks to slow down (429); polling again in %.0f s.", delay)
+        return delay
+
+    async def _until_stopped(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable` unless a stop request comes first (then it is cancelled)."""
+        if self._stop.is_set():
+            _close(awaitable)
+            raise _StopRequested
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not work.done():
+                work.cancel()
+                await asyncio.wait({work})  # let it close its connection
+        if work.cancelled():
+            raise _StopRequested
+        return work.result()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, or raise _StopRequested as soon as a stop is requested."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            return
+        raise _StopRequested
+
+    async def _shutdown(self, started: bool) -> None:
+        await self._finish_handlers()
+        await self._confirm_offset()
+        try:
+            if started:
+                await self.dispatcher.emit_shutdown(bot=self.bot, **self._workflow_data())
+            else:
+                await self.dispatcher.fsm.close()  # what the shutdown hooks would have closed
+        except Exception:
+            logger.exception("A shutdown hook failed")
+        await self.bot.session.close()
+
+    async def _finish_handlers(self) -> None:
+        abandoned = await self._tasks.drain(self.settings.shutdown_timeout, self._abandon)
+        if abandoned:
+            logger.error(
+                "Abandoned %d handler(s) still running after SHUTDOWN_TIMEOUT=%.0f s: update "
+                "id(s) %s. Those updates count as received and are not delivered again; raise "
+                "SHUTDOWN_TIMEOUT if handlers need longer.",
+                len(abandoned),
+                self.settings.shutdown_timeout,
+                ", ".join(map(str, abandoned)),
+            )
+
+    async def _confirm_offset(self) -> None:
+        """Tell Telegram which updates were received, so a restart does not get them again.
+
+        Every update below `_offset` was started and has now finished (or was abandoned and
+        logged); updates fetched but never started are above it and will be delivered again.
+        """
+        if self._offset is None:
+            return
+        confirm = GetUpdates(offset=self._offset, timeout=0, limit=1)
+        for attempt in range(3):
+            try:
+                await self.bot(confirm, CONFIRM_TIMEOUT)
+                return
+            except _ANY_API_ERROR as exc:
+                error = exc
+            await asyncio.sleep(0.5 * (attempt + 1))
+        logger.warning(
+            "Could not confirm the updates handled before %d (%s): Telegram will deliver them "
+            "again at the next start.",
+            self._offset,
+            describe_error(error),
+        )
+
+
+def _close(awaitable: Awaitable[Any]) -> None:
+    """Close a coroutine that will never be awaited (no "never awaited" warning)."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
