@@ -126,10 +126,11 @@ class BotApiRoutes:
 
 
 def _drop_connection(request: web.Request) -> web.StreamResponse:
-    # Close the socket without an answer: the client sees "server disconnected".
+    # Close the socket without an answer: the client sees "server disconnected". The
+    # response returned afterwards is discarded by aiohttp, since its transport is gone.
     if request.transport is not None:
         request.transport.abort()
-    raise ConnectionResetError("sandbox: connection dropped by an injected fault")
+    return web.Response(status=499)
 
 
 async def not_found_handler(request: web.Request) -> web.Response:

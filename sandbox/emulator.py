@@ -67,9 +67,11 @@ class Emulator:
         ControlRoutes(self).add_to(app)
         app.router.add_route("*", "/{tail:.*}", not_found_handler)
         # handler_cancellation: a client that hangs up stops its parked getUpdates.
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        self._runner = web.AppRunner(
+            app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=1.0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
 

@@ -138,12 +138,19 @@ class BotState:
         self.abort_long_poll(TERMINATED_BY_OTHER_GET_UPDATES)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._long_poll = waiter
+        self.changed()
         return waiter
+
+    @property
+    def long_poll_parked(self) -> bool:
+        """Whether a getUpdates is waiting right now (tests wait for this before acting)."""
+        return self._long_poll is not None and not self._long_poll.done()
 
     def release_long_poll(self, waiter: asyncio.Future[None]) -> None:
         """Forget `waiter` once its request is answered (unless a newer one replaced it)."""
         if self._long_poll is waiter:
             self._long_poll = None
+            self.changed()
 
     def abort_long_poll(self, description: str) -> None:
         """Answer the parked getUpdates, if any, with a 409 Conflict."""
