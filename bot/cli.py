@@ -2,16 +2,22 @@
 
 `run` (the default) starts the bot in the mode its configuration selects. Heavy imports
 (aiogram) happen only after the configuration is valid, so mistakes are reported at once.
+The operators' commands (`doctor`, `webhook info|set|delete`, `migrate`, `rollback`) live in
+`bot/commands/`; each prints a report, or one JSON document with `--json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from bot.exit_codes import ExitCode
+
+Subcommands = argparse._SubParsersAction  # argparse's type for `add_subparsers()`
 
 
 def add_env_arguments(parser: argparse.ArgumentParser, default: object = None) -> None:
@@ -31,9 +37,12 @@ def add_env_arguments(parser: argparse.ArgumentParser, default: object = None) -
     )
 
 
-def settings_from_args(args: argparse.Namespace, **overrides: str) -> Settings:
-    """Load the settings for a parsed command line; flags win over everything else."""
-    return load_settings(env=args.env, env_file=args.env_file, overrides=overrides)
+def settings_from_args(
+    args: argparse.Namespace, *, root: Path = PROJECT_ROOT, **overrides: str
+) -> Settings:
+    """Load the settings for a parsed command line; flags win over everything else.
+    `root` is the folder holding the `.env.*` files (the project root; tests pass their own)."""
+    return load_settings(env=args.env, env_file=args.env_file, overrides=overrides, root=root)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +56,53 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_arguments(parser, None)
     run = commands.add_parser("run", help="run the bot (the default command)")
     _add_run_arguments(run, argparse.SUPPRESS)
+    _add_operator_commands(commands)
+    return parser
+
+
+def _add_operator_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
+    _add_command(
+        commands,
+        "doctor",
+        "check everything that makes a bot silent or conflicting; changes nothing "
+        "(exit 0 all ok, 6 warnings only, 7 problems)",
+    )
+    webhook = commands.add_parser("webhook", help="show, set or delete the webhook")
+    actions = webhook.add_subparsers(dest="webhook_action", metavar="ACTION", required=True)
+    _add_command(actions, "info", "show what Telegram knows about the webhook (getWebhookInfo)")
+    _add_command(
+        actions, "set", "register the webhook from the configuration (no change if already right)"
+    )
+    delete = _add_command(actions, "delete", "delete the webhook; pending updates are kept")
+    delete.add_argument(
+        "--drop-pending-updates",
+        action="store_true",
+        help="also throw away the updates waiting to be delivered",
+    )
+    migrate = _add_command(
+        commands,
+        "migrate",
+        "switch this bot from polling to its webhook, safely "
+        "(exit 0 done or already, 3 a local poller runs, 7 not done)",
+    )
+    migrate.add_argument(
+        "--skip-probe",
+        action="store_true",
+        help="do not check first that WEBHOOK_BASE_URL/readyz answers",
+    )
+    _add_command(
+        commands,
+        "rollback",
+        "switch this bot from the webhook back to polling, keeping pending updates",
+    )
+
+
+def _add_command(
+    group: Subcommands[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse.ArgumentParser:
+    parser = group.add_parser(name, help=help_text, description=help_text)
+    add_env_arguments(parser, argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
 
 
@@ -89,9 +145,19 @@ def run_command(args: argparse.Namespace) -> int:
     return serve_webhook(settings)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line and run the chosen command."""
+def operator_command(args: argparse.Namespace, root: Path = PROJECT_ROOT) -> int:
+    """Run doctor / webhook / migrate / rollback, print its report; returns the exit code."""
+    # Imported here: they import aiogram, which `run` with a bad configuration should not wait for.
+    from bot.commands.report import emit
+    from bot.commands.runner import run_operator_command
+
+    report = asyncio.run(run_operator_command(args, root))
+    return emit(report, args.json)
+
+
+def main(argv: Sequence[str] | None = None, root: Path = PROJECT_ROOT) -> int:
+    """Parse the command line and run the chosen command. `root` holds the `.env.*` files."""
     args = build_parser().parse_args(argv)
     if args.command in (None, "run"):
         return run_command(args)
-    raise AssertionError(f"unhandled command {args.command}")  # argparse rejects unknown ones
+    return operator_command(args, root)

@@ -1,0 +1,215 @@
+"""The doctor's checks of the configuration and its files: loading, env files, permissions,
+the token in two places, the webhook URL and secret.
+
+Each takes a `DoctorContext` (what could be read of the configuration, even when it does not
+load) and returns a `Check`. None of them changes anything.
+"""
+
+from __future__ import annotations
+
+import stat
+import sys
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from bot.commands.context import DoctorContext
+from bot.commands.report import Check
+from bot.config import SECRET_RE, TELEGRAM_WEBHOOK_PORTS
+from bot.settings import mask_token
+
+RECOMMENDED_SECRET_LENGTH = 32
+KEYGEN_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def check_config(ctx: DoctorContext) -> list[Check]:
+    """The configuration loads; otherwise one problem per configuration mistake."""
+    if ctx.settings is not None:
+        source = str(ctx.env_file) if ctx.env_file_exists else "the process environment"
+        return [Check("config", "configuration", "ok", f"loads from {source}")]
+    return [
+        Check(
+            "config",
+            "configuration",
+            "problem",
+            problem,
+            fix="correct it in the env file; `python run.py` refuses to start until then",
+        )
+        for problem in ctx.config_problems
+    ]
+
+
+def check_environment(ctx: DoctorContext) -> Check:
+    """Which env file is read, and which environment and mode it selects."""
+    where = str(ctx.env_file) if ctx.env_file_exists else f"{ctx.env_file} (absent)"
+    token = mask_token(ctx.token) if ctx.token else "no usable token"
+    summary = f"{where}: APP_ENV={ctx.app_env}, BOT_MODE={ctx.mode}, bot {token}"
+    return Check(
+        "environment",
+        "environment",
+        "ok",
+        summary,
+        details={
+            "env_file": str(ctx.env_file),
+            "env_file_exists": ctx.env_file_exists,
+            "app_env": ctx.app_env,
+            "mode": ctx.mode,
+            "bot": token,
+        },
+    )
+
+
+def check_same_token(ctx: DoctorContext) -> Check:
+    """The same BOT_TOKEN in .env.local and .env.production: a laptop and a server on one bot."""
+    title = "token reuse"
+    tokens: dict[str, str | None] = {}
+    for name in (".env.local", ".env.production"):
+        path = ctx.root / name
+        if not path.is_file():
+            continue
+        try:
+            tokens[name] = (dotenv_values(path).get("BOT_TOKEN") or "").strip() or None
+        except (OSError, UnicodeDecodeError) as exc:
+            return Check("same_token", title, "skipped", f"cannot read {path}: {exc}")
+    local, production = tokens.get(".env.local"), tokens.get(".env.production")
+    if local is None or production is None:
+        present = ", ".join(f"{n} has bot {mask_token(t or '')}" for n, t in tokens.items())
+        return Check(
+            "same_token",
+            title,
+            "skipped",
+            (present or "neither .env.local nor .env.production is here")
+            + "; compare with the bot id in the other file on the other machine",
+        )
+    if local == production:
+        return Check(
+            "same_token",
+            title,
+            "problem",
+            f"the same token ({mask_token(local)}) is in .env.local and .env.production: "
+            "development and production are one bot, and take each other's updates",
+            fix="create a separate development bot with @BotFather (/newbot) and put its token "
+            "in .env.local; keep the production token on the server only",
+        )
+    return Check(
+        "same_token",
+        title,
+        "ok",
+        f"different bots: {mask_token(local)} (local), {mask_token(production)} (production)",
+    )
+
+
+def check_env_permissions(ctx: DoctorContext) -> Check:
+    """.env.production (it holds the production token) readable by other users."""
+    title = ".env.production access"
+    path = ctx.root / ".env.production"
+    if not path.is_file():
+        return Check("env_permissions", title, "skipped", f"no {path}")
+    if sys.platform == "win32":
+        return Check(
+            "env_permissions",
+            title,
+            "skipped",
+            "not checked on Windows (file access there is set by ACLs, not mode bits)",
+        )
+    mode = stat.S_IMODE(path.stat().st_mode)
+    fix = f"chmod 600 {path}"
+    if mode & stat.S_IROTH:
+        return Check(
+            "env_permissions",
+            title,
+            "problem",
+            f"{path} is readable by every user of this machine (mode {mode:o})",
+            fix=fix,
+            details={"mode": f"{mode:o}"},
+        )
+    if mode & stat.S_IRGRP:
+        return Check(
+            "env_permissions",
+            title,
+            "warning",
+            f"{path} is readable by its group (mode {mode:o})",
+            fix=fix + " (or keep 640 if the group is only the bot's service account)",
+            details={"mode": f"{mode:o}"},
+        )
+    return Check("env_permissions", title, "ok", f"only its owner can read it (mode {mode:o})")
+
+
+def check_webhook_url(ctx: DoctorContext) -> Check:
+    """A webhook URL Telegram accepts: https, on port 443, 80, 88 or 8443."""
+    title = "webhook URL"
+    url = ctx.webhook_url
+    if url is None:
+        if ctx.mode == "webhook":
+            return Check(
+                "webhook_url",
+                title,
+                "problem",
+                "WEBHOOK_BASE_URL is not set, though this environment uses the webhook",
+                fix="set WEBHOOK_BASE_URL to the public https URL, e.g. https://bot.example.com",
+            )
+        return Check("webhook_url", title, "skipped", "polling: no webhook URL configured")
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return Check("webhook_url", title, "problem", f"{url} has an invalid port")
+    refused = []
+    if parts.scheme != "https":
+        refused.append("is not https")
+    if port not in TELEGRAM_WEBHOOK_PORTS:
+        refused.append(f"uses port {port}")
+    if not refused:
+        return Check("webhook_url", title, "ok", f"{url}: https on port {port}")
+    why = " and ".join(refused)
+    if not ctx.uses_official_api:
+        return Check(
+            "webhook_url",
+            title,
+            "ok",
+            f"{url} {why}: fine for the custom Bot API server {ctx.api_url}, "
+            "but api.telegram.org would refuse it",
+        )
+    return Check(
+        "webhook_url",
+        title,
+        "problem",
+        f"{url} {why}: Telegram only delivers to https on ports 443, 80, 88 or 8443",
+        fix="serve it through nginx with a certificate (certbot) on 443 and set WEBHOOK_BASE_URL "
+        "to https://your.domain",
+    )
+
+
+def check_webhook_secret(ctx: DoctorContext) -> Check:
+    """The webhook secret: present, valid, and long enough not to be guessed."""
+    title = "webhook secret"
+    secret = ctx.webhook_secret
+    if ctx.mode != "webhook":
+        return Check("webhook_secret", title, "skipped", "polling: no webhook secret needed")
+    fix = f"generate one with {KEYGEN_COMMAND} and set WEBHOOK_SECRET"
+    if secret is None:
+        return Check(
+            "webhook_secret",
+            title,
+            "problem",
+            "WEBHOOK_SECRET is missing: anyone who finds the URL can post fake updates",
+            fix=fix,
+        )
+    if not SECRET_RE.match(secret):
+        return Check(
+            "webhook_secret",
+            title,
+            "problem",
+            "WEBHOOK_SECRET has characters Telegram refuses (allowed: A-Z a-z 0-9 _ -)",
+            fix=fix,
+        )
+    if len(secret) < RECOMMENDED_SECRET_LENGTH:
+        return Check(
+            "webhook_secret",
+            title,
+            "warning",
+            f"WEBHOOK_SECRET has {len(secret)} characters; use at least "
+            f"{RECOMMENDED_SECRET_LENGTH} so it cannot be guessed",
+            fix=fix,
+        )
+    return Check("webhook_secret", title, "ok", f"set, {len(secret)} characters")

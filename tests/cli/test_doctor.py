@@ -1,0 +1,159 @@
+"""`python -m bot doctor`: each usual cause of conflicts is named, in text and in --json."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.commands.report import CommandExit
+from bot.lock import InstanceLock
+from sandbox import Emulator
+from tests.cli.conftest import Cli, CliResult, write_env
+from tests.support import free_port
+
+
+async def doctor(cli: Cli, *args: str) -> tuple[CliResult, CliResult]:
+    """The doctor's text and --json runs; both must agree on the exit code."""
+    text = await cli("doctor", *args)
+    as_json = await cli("doctor", "--json", *args)
+    assert text.code == as_json.code == as_json.json()["exit_code"], text.out
+    return text, as_json
+
+
+async def test_doctor_on_a_healthy_local_setup_exits_0_and_changes_nothing(
+    cli: Cli, emulator: Emulator, token: str, local_env: dict[str, str]
+) -> None:
+    text, as_json = await doctor(cli)
+
+    assert text.code == CommandExit.OK, text.out
+    assert "all checks passed" in text.out
+    assert f"@sandbox_{token.split(':')[0]}_bot" in text.out
+    statuses = {c["id"]: c["status"] for c in as_json.json()["checks"]}
+    assert set(statuses.values()) <= {"ok", "skipped"}, statuses
+    assert statuses["token"] == statuses["webhook"] == statuses["lock"] == "ok"
+    methods = {call.method for call in emulator.api_calls(token)}
+    assert methods == {"getMe", "getWebhookInfo"}
+    assert token not in text.out + as_json.out
+
+
+async def test_doctor_names_a_webhook_set_while_configured_for_polling(
+    cli: Cli, emulator: Emulator, token: str, local_env: dict[str, str]
+) -> None:
+    emulator.set_webhook_directly(token, "https://bot.example.com/telegram/webhook")
+    emulator.send_text(token, "waiting")
+
+    text, as_json = await doctor(cli)
+
+    assert text.code == CommandExit.ATTENTION
+    assert "PROBLEM  webhook" in text.out
+    assert "a webhook is set (https://bot.example.com/telegram/webhook)" in text.out
+    assert "configured for polling" in text.out
+    assert "python -m bot rollback --env local" in text.out
+    check = as_json.check("webhook")
+    assert check["status"] == "problem"
+    assert "configured for polling" in check["summary"]
+    assert as_json.json()["facts"]["webhook pending updates"] == 1
+
+
+async def test_doctor_names_the_local_poller_holding_the_lock(
+    cli: Cli, token: str, local_env: dict[str, str]
+) -> None:
+    bot_id = int(token.split(":")[0])
+    with InstanceLock(Path(local_env["LOCK_DIR"]), bot_id):
+        text, as_json = await doctor(cli)
+
+    assert text.code == CommandExit.WARNINGS
+    assert f"held by pid {os.getpid()} on host" in text.out
+    assert "a poller of this bot is running" in text.out
+    check = as_json.check("lock")
+    assert check["status"] == "warning"
+    assert check["details"]["pid"] == os.getpid()
+    assert check["details"]["alive"] is True
+
+
+async def test_doctor_finds_the_same_token_in_both_env_files(
+    cli: Cli, project: Path, token: str, local_env: dict[str, str], production_env: dict[str, str]
+) -> None:
+    write_env(project, "production", production_env)
+
+    text, as_json = await doctor(cli)
+
+    assert text.code == CommandExit.ATTENTION
+    masked = f"{token.split(':')[0]}:***"
+    assert f"the same token ({masked}) is in .env.local and .env.production" in text.out
+    assert as_json.check("same_token")["status"] == "problem"
+    assert token not in text.out + as_json.out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX")
+async def test_doctor_finds_a_world_readable_env_production(
+    cli: Cli, project: Path, local_env: dict[str, str], production_env: dict[str, str]
+) -> None:
+    path = write_env(project, "production", {**production_env, "BOT_TOKEN": "42:other-bot"})
+    os.chmod(path, 0o644)
+
+    text, as_json = await doctor(cli)
+
+    assert text.code == CommandExit.ATTENTION
+    assert f"{path} is readable by every user of this machine (mode 644)" in text.out
+    assert f"chmod 600 {path}" in text.out
+    assert as_json.check("env_permissions")["status"] == "problem"
+    assert as_json.check("same_token")["status"] == "ok"
+
+
+async def test_doctor_names_an_unreachable_bot_api_and_the_failing_step(
+    cli: Cli, project: Path, polling_env: dict[str, str]
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    write_env(project, "local", {**polling_env, "TELEGRAM_API_URL": closed})
+
+    text, as_json = await doctor(cli)
+
+    assert text.code == CommandExit.ATTENTION
+    assert f"{closed} unreachable at the TCP step" in text.out
+    assert "connection refused" in text.out
+    check = as_json.check("api_reachable")
+    assert check["status"] == "problem"
+    assert [s["step"] for s in check["details"]["steps"]] == ["dns", "tcp"]
+    assert as_json.check("token")["status"] == "skipped"
+
+
+async def test_doctor_still_runs_its_checks_when_the_configuration_does_not_load(
+    cli: Cli, project: Path, token: str, polling_env: dict[str, str]
+) -> None:
+    write_env(project, "local", {**polling_env, "BOT_MODE": "pollling", "WEB_PORT": "99999"})
+
+    text, as_json = await doctor(cli)
+
+    assert text.code == CommandExit.ATTENTION
+    problems = [c for c in as_json.json()["checks"] if c["id"] == "config"]
+    assert len(problems) == 2
+    assert "BOT_MODE='pollling' is not valid" in text.out
+    # The token is fine, so everything that needs only the token still ran.
+    assert as_json.check("token")["status"] == "ok"
+    assert as_json.check("lock")["status"] == "ok"
+
+
+async def test_doctor_lists_another_copy_of_the_bot_running_on_this_machine(
+    cli: Cli, project: Path, local_env: dict[str, str]
+) -> None:
+    if sys.platform != "linux":
+        pytest.skip("the test starts a look-alike process and finds it through /proc")
+    # A stand-in for `python run.py` at this project's root (the real one imports aiogram).
+    (project / "run.py").write_text("import time\ntime.sleep(60)\n")
+    copy = await asyncio.create_subprocess_exec(sys.executable, str(project / "run.py"))
+    try:
+        text, as_json = await doctor(cli)
+    finally:
+        copy.kill()
+        await copy.wait()
+
+    assert text.code == CommandExit.WARNINGS
+    assert f"pid {copy.pid}: " in text.out
+    assert "1 other process run this project's bot here" in text.out
+    pids = [p["pid"] for p in as_json.check("processes")["details"]["processes"]]
+    assert pids == [copy.pid]
