@@ -1,0 +1,9 @@
+"""Webhook mode: the aiohttp application Telegram posts updates to, and its registration.
+
+- `app.py`: `create_app(settings)` and the gunicorn entry `gunicorn_app`;
+- `handler.py`: the webhook route (secret, limits, validation, de-duplication, draining);
+- `dedup.py`: which update ids were already taken (in memory now, Redis later);
+- `client_ip.py`: the real client address behind nginx, and Telegram's networks;
+- `registration.py`: `ensure_webhook()`, run once per deploy (never by a worker);
+- `server.py`: `serve_webhook(settings)`, the app without gunicorn (`python run.py`).
+"""

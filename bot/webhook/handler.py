@@ -1,0 +1,206 @@
+"""The webhook route: Telegram POSTs one Update per request here.
+
+Acknowledgement semantics: **handle first, then answer.** A request is checked (draining,
+client address, secret, size), its body decoded and validated as an Update once, its
+`update_id` claimed against redeliveries, and the update handled to the end inside the request;
+only then is it answered 200. So:
+
+- a 2xx always means "handled": an update is never acknowledged and then lost, not even when
+  the worker is killed (Telegram redelivers what it did not get an answer for);
+- updates of one chat stay in order across workers: Telegram sends a chat's next update only
+  after the previous one was answered, so FSM conversations never race;
+- Telegram's own limit (`WEBHOOK_MAX_CONNECTIONS`) is the back-pressure; `WEBHOOK_MAX_IN_FLIGHT`
+  caps a worker on top of it (503 past it, Telegram retries later) instead of queueing;
+- a handler must finish within Telegram's 60 s answer timeout; start longer work as your own
+  background job. A redelivery of an update that is still running is answered 200 and skipped.
+
+Status codes: 200 handled (also when a handler raised: the exception is logged, and a poison
+update must not block its chat with redeliveries for a day) or a duplicate; 400 not JSON or not
+an Update; 401 missing or wrong secret; 403 not from Telegram's networks (when the allowlist is
+on); 413 body too large; 503 overloaded or shutting down. Bad input gets one WARNING line
+without secret values, and never reaches the dispatcher.
+
+Shutdown (`drain`): new updates get 503, in-flight ones get SHUTDOWN_TIMEOUT seconds to finish,
+the rest are cancelled without an answer (so Telegram redelivers them) and their ids logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
+from bot.webhook.dedup import UpdateDeduplicator
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+# Seconds between two "overloaded" log lines: at overload every request would log otherwise.
+OVERLOAD_LOG_INTERVAL = 10.0
+
+
+class WebhookHandler:
+    """Checks, de-duplicates and handles webhook requests; drains on shutdown."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        secret: str,
+        max_body_bytes: int,
+        max_in_flight: int,
+        deduplicator: UpdateDeduplicator,
+        client_addresses: ClientAddressResolver,
+        ip_allowlist: bool = False,
+        **workflow_data: Any,
+    ) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.max_body_bytes = max_body_bytes
+        self.max_in_flight = max_in_flight
+        self.deduplicator = deduplicator
+        self.client_addresses = client_addresses
+        self.ip_allowlist = ip_allowlist
+        self.workflow_data = workflow_data
+        self.started = False  # set once the dispatcher's startup handlers ran
+        self.draining = False
+        self._secret = secret.encode("ascii")
+        self._validation_context = {"bot": bot}
+        # update_id -> the request task handling it (cancelled if the shutdown timeout passes).
+        self._in_flight: dict[int, asyncio.Task[Any]] = {}
+        self._idle = asyncio.Event()
+        self._refused_overloaded = 0
+        self._overload_logged_at = -OVERLOAD_LOG_INTERVAL
+
+    @property
+    def ready(self) -> bool:
+        """True while updates are taken: started and not draining."""
+        return self.started and not self.draining
+
+    @property
+    def in_flight(self) -> list[int]:
+        """Ids of the updates being handled right now."""
+        return list(self._in_flight)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """The POST handler of WEBHOOK_PATH (see the module docstring for the status codes)."""
+        if self.draining:
+            return web.Response(status=503, text="Shutting down, retry later")
+        if self.ip_allowlist:
+            address = self.client_addresses.resolve(request)
+            if not is_telegram_address(address):
+                return self._refuse(request, 403, "not from Telegram's networks")
+
+        token = request.headers.get(SECRET_HEADER)
+        if token is None:
+            return self._refuse(request, 401, "no secret header")
+        try:
+            token_bytes = token.encode("ascii")
+        except UnicodeEncodeError:
+            return self._refuse(request, 401, "non-ASCII secret header")
+        if not hmac.compare_digest(token_bytes, self._secret):
+            return self._refuse(request, 401, "wrong secret header")
+        # Before reading the body: at overload, spend as little as possible on a request.
+        if len(self._in_flight) >= self.max_in_flight:
+            self._log_overload()
+            return web.Response(status=503, text="Overloaded, retry later")
+
+        length = request.content_length
+        if length is not None and length > self.max_body_bytes:
+            return self._refuse(request, 413, f"body of {length} bytes is over the limit")
+        try:
+            body = await request.read()  # client_max_size enforces the limit on chunked bodies
+        except web.HTTPRequestEntityTooLarge:
+            return self._refuse(request, 413, "body over the limit")
+        try:
+            update = Update.model_validate_json(body, context=self._validation_context)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+            where = ".".join(str(part) for part in error["loc"]) or "body"
+            reason = f"body is not a Telegram Update ({error['type']} at {where})"
+            return self._refuse(request, 400, reason)
+
+        update_id = update.update_id
+        if not await self.deduplicator.claim(update_id):
+            logger.debug("Update %d is a redelivery of a handled update; skipped", update_id)
+            return web.Response()
+
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight[update_id] = task
+        try:
+            result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
+            if isinstance(result, TelegramMethod):
+                # A handler may return a method instead of calling it ("reply in webhook").
+                await self.dispatcher.silent_call_request(self.bot, result)
+        except asyncio.CancelledError:
+            # Abandoned at shutdown: unanswered, so Telegram redelivers it; let that be handled.
+            await self.deduplicator.release(update_id)
+            raise
+        except Exception:
+            logger.exception(
+                "Update %d failed in a handler; answered 200 anyway so that Telegram does not "
+                "redeliver it",
+                update_id,
+            )
+        finally:
+            del self._in_flight[update_id]
+            if self.draining and not self._in_flight:
+                self._idle.set()
+        return web.Response()
+
+    def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
+        client = self.client_addresses.resolve(request) or "unknown"
+        logger.warning("Webhook request refused with %d: %s (client %s)", status, reason, client)
+        return web.Response(status=status, text=HTTPStatus(status).phrase)
+
+    def _log_overload(self) -> None:
+        self._refused_overloaded += 1
+        now = asyncio.get_running_loop().time()
+        if now - self._overload_logged_at >= OVERLOAD_LOG_INTERVAL:
+            logger.warning(
+                "Webhook overloaded: %d updates in flight (WEBHOOK_MAX_IN_FLIGHT); answered 503 "
+                "to %d request(s) so that Telegram retries them later",
+                len(self._in_flight),
+                self._refused_overloaded,
+            )
+            self._overload_logged_at = now
+            self._refused_overloaded = 0
+
+    async def drain(self, grace: float) -> list[int]:
+        """Refuse new updates, give in-flight ones `grace` seconds, cancel the rest.
+
+        Returns the ids of the abandoned (cancelled, unanswered) updates.
+        """
+        self.draining = True
+        if self._in_flight:
+            logger.info("Draining: waiting for %d update(s) in flight", len(self._in_flight))
+            self._idle.clear()
+            try:
+                async with asyncio.timeout(grace):
+                    await self._idle.wait()
+            except TimeoutError:
+                pass
+        abandoned = sorted(self._in_flight)
+        if abandoned:
+            logger.error(
+                "Shutdown timeout (%s s) reached: cancelling updates %s; they were not "
+                "acknowledged, so Telegram will redeliver them",
+                grace,
+                ", ".join(map(str, abandoned)),
+            )
+            tasks = list(self._in_flight.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=5)
+        return abandoned

@@ -1,0 +1,269 @@
+"""Register the webhook with Telegram once per deploy, and only when something changed.
+
+`ensure_webhook()` reads getWebhookInfo and calls setWebhook only when the URL, the allowed
+updates, `max_connections` or the secret differ from the configuration. Pending updates are
+never dropped unless DROP_PENDING_UPDATES (or the caller) asks for it.
+
+Telegram never returns the secret, so a change of WEBHOOK_SECRET cannot be read back. A small
+state file, `LOCK_DIR/tg-bot-<bot id>.webhook.json`, records an HMAC of the secret keyed with
+the token (useless without the token) after each successful setWebhook. When the file is
+missing or records another secret, setWebhook is called: re-setting an unchanged webhook is
+harmless (pending updates are kept), while a missed secret change would make every delivery a
+401. So a fresh server or a wiped LOCK_DIR costs one extra setWebhook, never a broken webhook.
+
+Who calls it: the gunicorn master before it starts the workers (`python -m
+bot.webhook.registration`, run by `deploy/gunicorn.conf.py`), `python run.py` in webhook mode
+before it serves, and `python -m bot webhook set`. Workers never set or delete the webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import WebhookInfo
+
+from bot.config import ConfigError
+from bot.exit_codes import ExitCode
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# 429 handling: Telegram allows one real webhook change per second and says how long to wait.
+RETRY_AFTER_ATTEMPTS = 5
+RETRY_AFTER_MAX_WAIT = 60.0
+DEFAULT_MAX_CONNECTIONS = 40
+
+
+@dataclass(frozen=True)
+class WebhookRegistration:
+    """What ensure_webhook() found or did."""
+
+    changed: bool  # True when setWebhook was called
+    info: WebhookInfo  # getWebhookInfo after the call (or before, when nothing changed)
+    description: str  # one sentence for a log line or a report
+
+
+def state_path(settings: Settings) -> Path:
+    """The file that remembers which secret was last registered for this bot."""
+    return settings.lock_dir / f"tg-bot-{settings.bot_id}.webhook.json"
+
+
+def secret_fingerprint(settings: Settings) -> str:
+    """HMAC-SHA256 of the webhook secret keyed with the token: comparable, not reversible."""
+    assert settings.webhook_secret is not None
+    return hmac.new(
+        settings.bot_token.get_secret_value().encode(),
+        settings.webhook_secret.get_secret_value().encode(),
+        hashlib.sha256,
+    ).hexdigest()
+
+
+def _read_fingerprint(path: Path) -> str | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("secret_hmac")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _write_fingerprint(path: Path, url: str, fingerprint: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"url": url, "secret_hmac": fingerprint}) + "\n")
+        os.replace(temporary, path)
+    except OSError as exc:
+        logger.warning(
+            "Could not record the registered webhook secret in %s (%s); the next deploy will "
+            "call setWebhook again. Make LOCK_DIR writable to avoid that.",
+            path,
+            exc,
+        )
+
+
+async def call_with_retry_after(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run a Bot API call, waiting out 429 `retry_after` a bounded number of times."""
+    for attempt in range(1, RETRY_AFTER_ATTEMPTS + 1):
+        try:
+            return await call()
+        except TelegramRetryAfter as exc:
+            if attempt == RETRY_AFTER_ATTEMPTS:
+                raise
+            wait = min(float(exc.retry_after), RETRY_AFTER_MAX_WAIT)
+            logger.warning(
+                "%s: Telegram asked to retry after %s s (429); attempt %d of %d",
+                what,
+                exc.retry_after,
+                attempt,
+                RETRY_AFTER_ATTEMPTS,
+            )
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _differences(
+    info: WebhookInfo, url: str, allowed_updates: Sequence[str], max_connections: int
+) -> list[str]:
+    reasons = []
+    if info.url != url:
+        reasons.append(f"URL was {info.url or '(none)'}")
+    if sorted(info.allowed_updates or []) != sorted(allowed_updates):
+        reasons.append(f"allowed updates were {sorted(info.allowed_updates or [])}")
+    if (info.max_connections or DEFAULT_MAX_CONNECTIONS) != max_connections:
+        reasons.append(f"max_connections was {info.max_connections}")
+    return reasons
+
+
+async def ensure_webhook(
+    bot: Bot,
+    settings: Settings,
+    allowed_updates: Sequence[str],
+    *,
+    drop_pending_updates: bool | None = None,
+    force: bool = False,
+) -> WebhookRegistration:
+    """Make Telegram's webhook match the settings; setWebhook only when something differs.
+
+    `drop_pending_updates` defaults to DROP_PENDING_UPDATES; when true, setWebhook is called
+    (to drop them) even if nothing else differs. `force` calls setWebhook regardless.
+    """
+    url = settings.webhook_url
+    if url is None or settings.webhook_secret is None:
+        raise ConfigError(["WEBHOOK_BASE_URL and WEBHOOK_SECRET are required to set a webhook."])
+    secret = settings.webhook_secret.get_secret_value()
+    drop = settings.drop_pending_updates if drop_pending_updates is None else drop_pending_updates
+    allowed = list(allowed_updates)
+
+    info = await call_with_retry_after(bot.get_webhook_info, "getWebhookInfo")
+    reasons = _differences(info, url, allowed, settings.webhook_max_connections)
+    path = state_path(settings)
+    fingerprint = secret_fingerprint(settings)
+    if not reasons:
+        recorded = _read_fingerprint(path)
+        if recorded is None:
+            reasons.append(f"the registered secret is not recorded in {path}")
+        elif not hmac.compare_digest(recorded, fingerprint):
+            reasons.append("WEBHOOK_SECRET changed")
+    if drop:
+        reasons.append("dropping pending updates (DROP_PENDING_UPDATES)")
+    if force:
+        reasons.append("asked to set it")
+    if not reasons:
+        return WebhookRegistration(
+            changed=False, info=info, description=f"Webhook already set to {url}; unchanged."
+        )
+
+    await call_with_retry_after(
+        lambda: bot.set_webhook(
+            url=url,
+            secret_token=secret,
+            allowed_updates=allowed,
+            max_connections=settings.webhook_max_connections,
+            drop_pending_updates=drop,
+        ),
+        "setWebhook",
+    )
+    _write_fingerprint(path, url, fingerprint)
+    info = await call_with_retry_after(bot.get_webhook_info, "getWebhookInfo")
+    description = f"Webhook set to {url} ({'; '.join(reasons)})."
+    return WebhookRegistration(changed=True, info=info, description=description)
+
+
+async def register_for_deploy(
+    bot: Bot, settings: Settings, allowed_updates: Sequence[str]
+) -> ExitCode:
+    """ensure_webhook() with its outcome logged; the exit code to stop with, or OK to serve.
+
+    A rejected token or URL stops the deploy (2). Telegram being unreachable does not: the
+    webhook registered by the previous deploy keeps working, so the app serves anyway.
+    """
+    try:
+        registration = await ensure_webhook(bot, settings, allowed_updates)
+    except TelegramUnauthorizedError:
+        logger.error(
+            "Telegram rejected BOT_TOKEN %s (401 Unauthorized): copy the token again from "
+            "@BotFather into the env file.",
+            settings.masked_token,
+        )
+        return ExitCode.CONFIG
+    except TelegramBadRequest as exc:
+        logger.error(
+            "Telegram refused the webhook %s: %s. Check WEBHOOK_BASE_URL (public https on "
+            "443, 80, 88 or 8443, a valid certificate) and WEBHOOK_SECRET.",
+            settings.webhook_url,
+            exc.message,
+        )
+        return ExitCode.CONFIG
+    except (TelegramAPIError, OSError, TimeoutError) as exc:
+        logger.warning(
+            "Could not check the webhook registration (%s: %s); serving anyway with the "
+            "webhook as it is. Check it later with `python -m bot webhook info`.",
+            type(exc).__name__,
+            exc,
+        )
+        return ExitCode.OK
+    logger.info("%s", registration.description)
+    return ExitCode.OK
+
+
+async def _register_once(settings: Settings) -> ExitCode:
+    # Imported here: the module stays importable without building anything.
+    from bot.factory import create_bot, create_dispatcher
+
+    bot = create_bot(settings)
+    dispatcher = create_dispatcher(settings)
+    try:
+        return await register_for_deploy(bot, settings, dispatcher.resolve_used_update_types())
+    finally:
+        await bot.session.close()
+        await dispatcher.fsm.close()
+
+
+def main() -> int:
+    """`python -m bot.webhook.registration`: what the gunicorn master runs once per start.
+
+    A separate process so that the master never imports aiogram or the handlers: then a
+    gunicorn reload (HUP) gives the new workers freshly imported code.
+    """
+    from bot.logs import setup_logging
+    from bot.webhook.app import load_webhook_settings
+
+    try:
+        settings = load_webhook_settings()
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        return ExitCode.CONFIG
+    setup_logging(settings)
+    graceful = os.environ.get("GUNICORN_GRACEFUL_TIMEOUT")
+    if graceful is not None and float(graceful) <= settings.shutdown_timeout:
+        print(
+            f"gunicorn's graceful_timeout ({graceful} s) must be longer than SHUTDOWN_TIMEOUT "
+            f"({settings.shutdown_timeout:g} s), or workers are killed while they drain: "
+            "raise GUNICORN_GRACEFUL_TIMEOUT or lower SHUTDOWN_TIMEOUT.",
+            file=sys.stderr,
+        )
+        return ExitCode.CONFIG
+    return asyncio.run(_register_once(settings))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
