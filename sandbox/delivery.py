@@ -212,8 +212,11 @@ def _retry_after(header: str | None) -> int | None:
 
 def _connection_error(error: aiohttp.ClientError) -> str:
     """Telegram's wording for a failed connection."""
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        reason = getattr(error.certificate_error, "verify_message", None) or "unknown"
+        return f"SSL error {{error:certificate verify failed: {reason}}}"
     if isinstance(error, aiohttp.ClientSSLError):
-        return f"SSL error {{{error}}}"
+        return f"SSL error {{error:{error.os_error}}}"
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         return "Failed to resolve host: Name or service not known"
     if isinstance(error, aiohttp.ClientConnectorError):
