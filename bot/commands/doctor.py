@@ -253,7 +253,7 @@ async def _add_webhook_checks(report: Report, bot: Bot, ctx: DoctorContext) -> N
         report.add(
             Check("webhook", "webhook", "ok", f"set to {info.url}, as configured", details=details)
         )
-        _add_webhook_settings_check(report, info.allowed_updates, info.max_connections, ctx)
+        await _add_webhook_settings_check(report, info.allowed_updates, info.max_connections, ctx)
     else:
         pending = info.pending_update_count
         report.add(
@@ -268,14 +268,14 @@ async def _add_webhook_checks(report: Report, bot: Bot, ctx: DoctorContext) -> N
     _add_delivery_check(report, info.url, info.last_error_message, info.last_error_date)
 
 
-def _add_webhook_settings_check(
+async def _add_webhook_settings_check(
     report: Report, allowed: list[str] | None, max_connections: int | None, ctx: DoctorContext
 ) -> None:
     if ctx.settings is None:
         return
     differences = []
     try:
-        wanted = configured_allowed_updates(ctx.settings)
+        wanted = await configured_allowed_updates(ctx.settings)
     except ImportError as exc:
         report.add(
             Check(
@@ -287,7 +287,8 @@ def _add_webhook_settings_check(
             )
         )
         return
-    if allowed is not None and sorted(allowed) != sorted(wanted):
+    # Compared as ensure_webhook() compares them, so a warning here means `webhook set` acts.
+    if sorted(allowed or []) != sorted(wanted):
         differences.append(f"allowed updates are {allowed}, the handlers use {wanted}")
     if max_connections is not None and max_connections != ctx.settings.webhook_max_connections:
         differences.append(

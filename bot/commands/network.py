@@ -64,9 +64,9 @@ def classify_error(exc: BaseException) -> str:
     if isinstance(exc, socket.gaierror):
         return f"name resolution failed ({exc.strerror or exc})"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS failure: certificate not trusted ({exc.verify_message or exc.reason})"
+        return f"TLS failure: certificate not trusted ({getattr(exc, 'verify_message', exc)})"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS failure ({exc.reason or exc})"
+        return f"TLS failure ({getattr(exc, 'reason', None) or exc})"
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "timed out (no answer; like WinError 121 'semaphore timeout')"
     if isinstance(exc, ConnectionRefusedError):

@@ -1,20 +1,17 @@
 """What the operator commands share when they talk to the Bot API: a bot that is always
-closed, a bounded wait on 429, the allowed updates, and webhook info as readable facts."""
+closed, the allowed updates, errors in plain words, and webhook info as readable facts."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramNetworkError,
-    TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
 from aiogram.types import WebhookInfo
@@ -23,14 +20,8 @@ from bot.commands.network import classify_error
 from bot.factory import create_bot, create_dispatcher
 from bot.settings import Settings
 
-T = TypeVar("T")
-logger = logging.getLogger(__name__)
-
 # Seconds one Bot API request of a command may take; commands must not hang a deploy script.
 REQUEST_TIMEOUT = 15
-# setWebhook/deleteWebhook are limited to one real change per second: wait that out, a little.
-_RETRY_AFTER_ATTEMPTS = 3
-_RETRY_AFTER_LIMIT = 10
 
 
 @asynccontextmanager
@@ -43,22 +34,13 @@ async def open_bot(settings: Settings) -> AsyncIterator[Bot]:
         await bot.session.close()
 
 
-async def with_retry_after(call: Callable[[], Awaitable[T]]) -> T:
-    """Run a Bot API call, waiting out a short 429 `retry_after` (a few times at most)."""
-    for attempt in range(1, _RETRY_AFTER_ATTEMPTS + 1):
-        try:
-            return await call()
-        except TelegramRetryAfter as exc:
-            if attempt == _RETRY_AFTER_ATTEMPTS or exc.retry_after > _RETRY_AFTER_LIMIT:
-                raise
-            logger.info("Telegram asks to wait %s s before the next change", exc.retry_after)
-            await asyncio.sleep(exc.retry_after)
-    raise AssertionError("unreachable")
-
-
-def configured_allowed_updates(settings: Settings) -> list[str]:
+async def configured_allowed_updates(settings: Settings) -> list[str]:
     """The update types this bot's handlers use: what the webhook should ask Telegram for."""
-    return create_dispatcher(settings).resolve_used_update_types()
+    dispatcher = create_dispatcher(settings)
+    try:
+        return dispatcher.resolve_used_update_types()
+    finally:
+        await dispatcher.fsm.close()
 
 
 def describe_api_error(exc: Exception) -> tuple[str, str]:

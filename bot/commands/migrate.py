@@ -1,0 +1,213 @@
+"""`python -m bot migrate` (polling -> webhook) and `rollback` (webhook -> polling).
+
+Both keep the updates that are waiting: Telegram holds them until someone takes them, by
+webhook delivery or getUpdates, so switching with `drop_pending_updates=False` loses none and
+hands none out twice. Both are idempotent: a second run finds the work done and says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+
+from bot.commands.network import classify_error
+from bot.commands.report import Check, CommandExit, Report
+from bot.commands.telegram import (
+    REQUEST_TIMEOUT,
+    configured_allowed_updates,
+    open_bot,
+    webhook_facts,
+)
+from bot.commands.webhook import read_webhook_info, refused_for_config, webhook_config_problems
+from bot.lock import read_lock_holder
+from bot.settings import Settings
+from bot.webhook.registration import call_with_retry_after, ensure_webhook
+
+PROBE_TIMEOUT = 10.0
+
+
+def readyz_url(settings: Settings) -> str:
+    """The public readiness URL of the webhook app: WEBHOOK_BASE_URL + /readyz."""
+    assert settings.webhook_base_url is not None
+    return settings.webhook_base_url.rstrip("/") + "/readyz"
+
+
+async def probe_readyz(url: str) -> tuple[bool, str]:
+    """GET the readiness URL as Telegram would reach it; (ready, what happened)."""
+    started = time.monotonic()
+    try:
+        timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url, allow_redirects=False) as response,
+        ):
+            status = response.status
+    except aiohttp.ClientConnectorError as exc:
+        return False, f"GET {url}: {classify_error(exc.os_error)}"
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return False, f"GET {url}: {classify_error(exc)}"
+    elapsed = f"{(time.monotonic() - started) * 1000:.0f} ms"
+    if 200 <= status <= 299:
+        return True, f"GET {url} -> {status} in {elapsed}"
+    if status == 503:
+        return False, f"GET {url} -> 503: the app is starting or draining, not ready yet"
+    if status == 404:
+        return False, (
+            f"GET {url} -> 404: the proxy does not pass /readyz to the app (nginx: add "
+            "`location = /readyz { proxy_pass http://tgbot_app; }`)"
+        )
+    return False, f"GET {url} -> {status} in {elapsed}: not the webhook app's answer"
+
+
+async def migrate(settings: Settings, skip_probe: bool = False) -> Report:
+    """Switch the bot from polling to this environment's webhook, keeping pending updates."""
+    command = "migrate"
+    if problems := webhook_config_problems(settings, command):
+        return refused_for_config(command, problems)
+    url = settings.webhook_url
+    env_flag = f"--env {settings.app_env}"
+    report = Report(command, "")
+
+    holder = read_lock_holder(settings.lock_dir, settings.bot_id)
+    if holder is not None:
+        report.headline = "Migration refused: a poller of this bot runs on this machine."
+        report.add(
+            Check(
+                "lock",
+                "local poller",
+                "problem",
+                f"the polling lock is held by {holder.describe()} ({holder.command})",
+                fix=f"stop it first (Ctrl+C in its terminal, `kill {holder.pid}`, or stop its "
+                "service), then run migrate again",
+                details={"pid": holder.pid, "host": holder.host, "command": holder.command},
+            )
+        )
+        report.exit_code = CommandExit.LOCKED
+        return report
+    report.add(Check("lock", "local poller", "ok", "none: the polling lock is free"))
+
+    if skip_probe:
+        report.add(Check("probe", "webhook endpoint", "skipped", "--skip-probe given"))
+    else:
+        ready, what = await probe_readyz(readyz_url(settings))
+        if not ready:
+            report.headline = "Migration not done: the webhook endpoint does not answer."
+            report.add(
+                Check(
+                    "probe",
+                    "webhook endpoint",
+                    "problem",
+                    what,
+                    fix="start the webhook app (systemctl start / docker compose up) and check "
+                    "nginx and the certificate; or pass --skip-probe if you know better",
+                )
+            )
+            report.exit_code = CommandExit.ATTENTION
+            return report
+        report.add(Check("probe", "webhook endpoint", "ok", what))
+
+    allowed_updates = await configured_allowed_updates(settings)
+    async with open_bot(settings) as bot:
+        before = await read_webhook_info(bot)
+        registration = await ensure_webhook(
+            bot, settings, allowed_updates, drop_pending_updates=False
+        )
+        after = await read_webhook_info(bot)
+    report.facts = webhook_facts(after)
+    if registration.changed:
+        summary = f"setWebhook: {registration.description}"
+    else:
+        summary = "already set (by an earlier migrate, or the webhook app at its start)"
+    report.add(Check("register", "registration", "ok", summary))
+
+    if after.url != url:
+        report.headline = "Migration not confirmed: Telegram reports another webhook URL."
+        report.add(
+            Check(
+                "verify",
+                "read back",
+                "problem",
+                f"getWebhookInfo says {after.url or '(none)'}, expected {url}",
+                fix="another process changes the webhook (a second deploy, another server on "
+                "this token): python -m bot doctor " + env_flag,
+            )
+        )
+        report.exit_code = CommandExit.ATTENTION
+        return report
+    report.add(
+        Check(
+            "verify",
+            "read back",
+            "ok",
+            f"getWebhookInfo shows {url}; the {before.pending_update_count} update(s) waiting "
+            f"at the switch go to it ({after.pending_update_count} still pending)"
+            if registration.changed
+            else f"getWebhookInfo shows {url}; {after.pending_update_count} update(s) pending",
+        )
+    )
+    report.headline = (
+        f"Migrated: Telegram delivers to {url}."
+        if registration.changed
+        else f"Already migrated: the webhook is {url}; nothing changed."
+    )
+    report.next_steps = [
+        "Stop and disable the old polling service, so it does not start again (a poller "
+        "now stops with exit 4, webhook active): e.g. `systemctl disable --now <bot>-polling`.",
+        f"Watch the delivery: python -m bot webhook info {env_flag} (pending updates going "
+        "down, no last error).",
+        f"To go back: python -m bot rollback {env_flag}",
+    ]
+    return report
+
+
+async def rollback(settings: Settings) -> Report:
+    """Switch the bot back to polling: delete the webhook, keeping the pending updates."""
+    command = "rollback"
+    polling_cmd = f"python run.py --env {settings.app_env} --mode polling"
+    next_steps = [
+        "Stop and disable the webhook app: it receives nothing now, and each time it starts it "
+        "registers the webhook again (e.g. `sudo systemctl disable --now tg-bot`).",
+        f"Start polling: {polling_cmd} (or set BOT_MODE=polling in "
+        f"{settings.env_file.name if settings.env_file else 'the env file'} and run "
+        f"python run.py --env {settings.app_env}); it receives the waiting updates first.",
+    ]
+    async with open_bot(settings) as bot:
+        before = await read_webhook_info(bot)
+        if not before.url:
+            report = Report(
+                command,
+                f"Already rolled back: no webhook is set; {before.pending_update_count} "
+                "pending update(s) wait for a poller.",
+                facts=webhook_facts(before),
+                next_steps=next_steps,
+            )
+            report.add(Check("delete", "webhook", "ok", "already deleted: nothing to do"))
+            return report
+        await call_with_retry_after(
+            lambda: bot.delete_webhook(drop_pending_updates=False, request_timeout=REQUEST_TIMEOUT),
+            "deleteWebhook",
+        )
+        after = await read_webhook_info(bot)
+    report = Report(command, "", facts=webhook_facts(after), next_steps=next_steps)
+    report.add(Check("delete", "webhook", "ok", f"deleteWebhook: {before.url} removed"))
+    if after.url:
+        report.headline = "Rollback not confirmed: a webhook is set again."
+        report.add(
+            Check(
+                "verify",
+                "read back",
+                "problem",
+                f"getWebhookInfo shows {after.url}",
+                fix="something registers it again (the webhook app's deploy step, another "
+                "server on this token): stop it, then run rollback again",
+            )
+        )
+        report.exit_code = CommandExit.ATTENTION
+        return report
+    pending = after.pending_update_count
+    report.add(Check("verify", "read back", "ok", f"no webhook; {pending} pending update(s) kept"))
+    report.headline = (
+        f"Rolled back: the webhook is deleted and {pending} pending update(s) wait for a poller."
+    )
+    return report

@@ -1,0 +1,78 @@
+"""`python -m bot webhook info | set | delete` against the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.commands.report import CommandExit
+from sandbox import Emulator
+from tests.cli.conftest import Cli, write_env
+
+ELSEWHERE = "http://127.0.0.1:9/telegram/webhook"
+
+
+async def test_webhook_delete_keeps_pending_updates_unless_asked_to_drop_them(
+    cli: Cli, emulator: Emulator, token: str, local_env: dict[str, str]
+) -> None:
+    emulator.pause_delivery(token)
+    emulator.set_webhook_directly(token, ELSEWHERE)
+    emulator.send_text(token, "one")
+    emulator.send_text(token, "two")
+
+    kept = await cli("webhook", "delete")
+
+    assert kept.code == CommandExit.OK, kept.out
+    assert f"Webhook {ELSEWHERE} deleted; 2 updates pending, kept" in kept.out
+    assert emulator.webhook(token).url == ""
+    assert len(emulator.pending_updates(token)) == 2
+    assert emulator.api_calls(token, "deleteWebhook")[0].params.get("drop_pending_updates") in (
+        None,
+        False,
+    )
+
+    again = await cli("webhook", "delete")
+    assert again.code == CommandExit.OK
+    assert "No webhook is set: nothing to delete. 2 updates pending." in again.out
+
+    emulator.set_webhook_directly(token, ELSEWHERE)
+    dropped = await cli("webhook", "delete", "--drop-pending-updates", "--json")
+
+    assert dropped.code == CommandExit.OK
+    assert "2 updates dropped" in dropped.json()["headline"]
+    assert emulator.pending_updates(token) == []
+
+
+async def test_webhook_set_twice_makes_one_setwebhook_call(
+    cli: Cli,
+    emulator: Emulator,
+    token: str,
+    project: Path,
+    production_env: dict[str, str],
+) -> None:
+    write_env(project, "production", production_env)
+    url = production_env["WEBHOOK_BASE_URL"] + "/telegram/webhook"
+
+    first = await cli("webhook", "set", "--env", "production")
+    second = await cli("webhook", "set", "--env", "production")
+
+    assert first.code == second.code == CommandExit.OK, first.out + second.out
+    assert f"Webhook set to {url}." in first.out
+    assert f"Webhook already set to {url}: nothing changed." in second.out
+    assert len(emulator.api_calls(token, "setWebhook")) == 1
+    assert emulator.webhook(token).url == url
+    assert emulator.webhook(token).secret_token == production_env["WEBHOOK_SECRET"]
+
+    info = await cli("webhook", "info", "--env", "production", "--json")
+    assert info.code == CommandExit.OK
+    assert info.json()["facts"]["url"] == url
+    assert info.json()["facts"]["matches configuration"] is True
+
+
+async def test_webhook_set_refuses_an_environment_configured_for_polling(
+    cli: Cli, emulator: Emulator, token: str, local_env: dict[str, str]
+) -> None:
+    result = await cli("webhook", "set")
+
+    assert result.code == CommandExit.CONFIG
+    assert "configures polling (BOT_MODE=polling)" in result.out
+    assert emulator.api_calls(token, "setWebhook") == []
