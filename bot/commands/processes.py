@@ -143,7 +143,7 @@ def _from_proc() -> list[ProcessInfo]:
 
 def _from_ps() -> list[ProcessInfo]:
     output = subprocess.run(
-        ["ps", "-axwwo", "pid=,args="],
+        ["ps", "-A", "-ww", "-o", "pid=,args="],
         capture_output=True,
         text=True,
         timeout=_LIST_TIMEOUT,
