@@ -34,8 +34,8 @@ class ApiCall:
     result: Any = None
     error_code: int | None = None
     description: str | None = None
-    # "http" for a request to /bot<token>/<method>, "webhook_reply" for a method returned
-    # in the body of a webhook answer.
+    # "http": a request to /bot<token>/<method>; "fault": a request answered by an injected
+    # fault; "webhook_reply": a method returned in the body of a webhook answer.
     via: str = "http"
 
 
