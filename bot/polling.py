@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from bot.exit_codes import ExitCode
-from bot.lock import InstanceLock, LockHeld
+from bot.lock import InstanceLock, LockHeld, LockHolder
 from bot.settings import Settings
 
 logger = logging.getLogger("bot.polling")
@@ -26,8 +26,6 @@ def run_polling(settings: Settings, takeover: bool = False) -> int:
     try:
         lock.acquire()
     except LockHeld as exc:
-        from bot.polling_errors import lock_held_message
-
         logger.error(lock_held_message(exc.holder, settings.masked_token))
         return ExitCode.LOCKED
     except OSError as exc:
@@ -62,3 +60,13 @@ async def _poll(settings: Settings, takeover: bool) -> tuple[int, str]:
     with stop_signals(runner.request_stop):
         code = await runner.run()
     return code, runner.bot_label
+
+
+def lock_held_message(holder: LockHolder, bot_label: str) -> str:
+    """Exit 3: who holds the lock and what to do about it."""
+    kill = f"`kill {holder.pid}`" if holder.pid else "stop that process"
+    return (
+        f"Another instance is already polling bot {bot_label} ({holder.describe()}; "
+        f"command: {holder.command}). Only one poller per bot may run. Stop it with Ctrl+C "
+        f"in its terminal (or {kill}), or run `python -m bot doctor` to see what is running."
+    )

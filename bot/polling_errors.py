@@ -22,8 +22,6 @@ from aiogram.exceptions import (
 )
 from aiohttp import ClientError
 
-from bot.lock import LockHolder
-
 logger = logging.getLogger("bot.polling")
 
 # Errors meaning "the Bot API is unreachable or unwell right now": retried, never fatal.
@@ -137,16 +135,6 @@ def describe_error(exc: BaseException) -> str:
 def is_webhook_conflict(exc: TelegramConflictError) -> bool:
     """True for 409 "can't use getUpdates method while webhook is active"."""
     return "webhook" in exc.message.lower()
-
-
-def lock_held_message(holder: LockHolder, bot_label: str) -> str:
-    """Exit 3: who holds the lock and what to do about it."""
-    kill = f"`kill {holder.pid}`" if holder.pid else "stop that process"
-    return (
-        f"Another instance is already polling bot {bot_label} ({holder.describe()}; "
-        f"command: {holder.command}). Only one poller per bot may run. Stop it with Ctrl+C "
-        f"in its terminal (or {kill}), or run `python -m bot doctor` to see what is running."
-    )
 
 
 def webhook_active_message(url: str, pending: int) -> str:

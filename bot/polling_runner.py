@@ -74,7 +74,10 @@ class PollingRunner:
         takeover: bool = False,
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
         poll_timeout: int = POLL_TIMEOUT,
+        network_backoff: Backoff | None = None,
+        conflict_backoff: Backoff | None = None,
     ) -> None:
+        """`network_backoff` and `conflict_backoff` exist for tests that cannot wait seconds."""
         self.settings = settings
         self.bot = bot
         self.dispatcher = dispatcher
@@ -86,9 +89,9 @@ class PollingRunner:
         self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates)
         self._offset: int | None = None  # next getUpdates offset: last started update + 1
         self._outage = OutageLog(settings.telegram_api_url)
-        self._network_backoff = Backoff(first=1.0, maximum=30.0)
+        self._network_backoff = network_backoff or Backoff(first=1.0, maximum=30.0)
         self._conflicts = ConflictStreak(settings.polling_conflict_grace)
-        self._conflict_backoff = Backoff(first=1.0, maximum=5.0)
+        self._conflict_backoff = conflict_backoff or Backoff(first=1.0, maximum=5.0)
 
     @property
     def bot_label(self) -> str:
@@ -196,6 +199,8 @@ class PollingRunner:
         request_timeout = self.poll_timeout + 15
         while not self._stop.is_set():
             request.offset = self._offset
+            # After a failure, a short poll tells at once whether the Bot API is back.
+            request.timeout = 0 if self._outage.since is not None else self.poll_timeout
             try:
                 updates = await self._until_stopped(self.bot(request, request_timeout))
             except TelegramConflictError as exc:

@@ -1,0 +1,187 @@
+"""`python run.py` as a real process: what a developer sees at the terminal.
+
+Each process costs seconds of aiogram import, so these tests keep to what needs a real
+process (exit codes, signals, the lock) and check several things per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from bot.exit_codes import ExitCode
+from bot.lock import read_lock_holder
+from bot.settings import Settings
+from sandbox import Emulator
+from tests.polling.runner_helpers import RunningBot
+from tests.support import ROOT, BotProcess
+
+StartBot = Callable[..., Awaitable[BotProcess]]
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and kill -9")
+
+
+def texts(emulator: Emulator, token: str, chat_id: int = 100) -> list[str]:
+    return [m.get("text", "") for m in emulator.bot_messages(token, chat_id)]
+
+
+async def reply(emulator: Emulator, token: str, text: str, chat_id: int = 100) -> None:
+    """Wait until the bot has sent `text` to the chat."""
+    await emulator.wait_until(lambda: text in texts(emulator, token, chat_id), what=repr(text))
+
+
+async def test_run_py_answers_text_a_button_and_the_survey_and_never_shows_the_token(
+    emulator: Emulator, token: str, polling_env: dict[str, str], start_bot: StartBot
+) -> None:
+    bot = await start_bot(polling_env)
+    line = await bot.wait_for_line("is polling")
+    assert bot.proc is not None
+    for part in ("@sandbox_", "mode=polling", "env file=", f"pid={bot.proc.pid}", "host="):
+        assert part in line
+
+    emulator.send_text(token, "hello there")
+    await reply(emulator, token, "hello there")
+
+    emulator.send_command(token, "/menu")
+    await reply(emulator, token, "Pick a fruit:")
+    menu = emulator.bot_messages(token, 100)[-1]
+    emulator.press_button(token, menu, "menu:banana")
+    await reply(emulator, token, "You picked: banana")  # the menu message, edited
+    assert len(emulator.bot_messages(token, 100)) == 2
+    answers = await emulator.wait_api_calls(token, "answerCallbackQuery")
+    assert answers[0].params.get("text") == "You picked banana"
+
+    emulator.send_command(token, "/survey")
+    await reply(emulator, token, "What is your name? (/cancel to stop)")
+    emulator.send_text(token, "Ada")
+    await reply(emulator, token, "How old are you?")
+    emulator.send_text(token, "36")
+    await reply(emulator, token, "Nice to meet you, Ada, aged 36.")
+
+    bot.send_signal(signal.SIGTERM)
+    assert await bot.wait() == ExitCode.OK
+    assert "stopped" in bot.output
+    assert token.split(":", 1)[1] not in bot.output
+
+
+async def test_second_instance_exits_3_naming_the_first_which_keeps_answering(
+    emulator: Emulator, token: str, polling_env: dict[str, str], start_bot: StartBot
+) -> None:
+    first = await start_bot(polling_env)
+    await first.wait_for_line("is polling")
+    assert first.proc is not None
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    second = await start_bot(polling_env)
+    code = await second.wait(timeout=10)
+
+    assert code == ExitCode.LOCKED
+    assert loop.time() - started < 3  # refused before the slow aiogram import
+    assert f"pid {first.proc.pid} on host {socket.gethostname()}, since " in second.output
+    assert "Ctrl+C" in second.output
+    emulator.send_text(token, "still answering?")
+    await reply(emulator, token, "still answering?")
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from bot.lock import InstanceLock
+InstanceLock(Path(sys.argv[1]), int(sys.argv[2])).acquire()
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+async def test_after_kill_9_of_the_lock_holder_a_new_bot_starts_at_once(
+    emulator: Emulator,
+    token: str,
+    polling_env: dict[str, str],
+    start_bot: StartBot,
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLDER,
+        str(settings.lock_dir),
+        str(settings.bot_id),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    assert await holder.stdout.readline() == b"locked\n"
+    found = read_lock_holder(settings.lock_dir, settings.bot_id)
+    assert found is not None and found.pid == holder.pid
+
+    holder.kill()  # SIGKILL: no clean-up code runs
+    await holder.wait()
+    assert read_lock_holder(settings.lock_dir, settings.bot_id) is None
+
+    bot = await start_bot(polling_env)
+    await bot.wait_for_line("is polling")
+    emulator.send_text(token, "after the crash")
+    await reply(emulator, token, "after the crash")
+
+
+async def test_active_webhook_exits_4_and_takeover_deletes_it_keeping_pending_updates(
+    emulator: Emulator,
+    token: str,
+    polling_env: dict[str, str],
+    start_bot: StartBot,
+    start_runner: Callable[..., Awaitable[RunningBot]],
+) -> None:
+    url = "https://prod.example.com/telegram/webhook"
+    emulator.set_webhook_directly(token, url)
+    emulator.pause_delivery(token)  # production is down: updates wait
+    emulator.send_text(token, "sent while production was down")
+
+    refused = await start_bot(polling_env)
+    assert await refused.wait() == ExitCode.WEBHOOK_ACTIVE
+    for part in (url, "production bot", "@BotFather", "python run.py --takeover"):
+        assert part in refused.output
+    assert emulator.webhook(token).url == url  # polling never deletes a webhook by itself
+
+    # What `python run.py --takeover` runs (in this process, to save an aiogram start-up).
+    await start_runner(takeover=True)
+    assert not emulator.webhook(token).url
+    await reply(emulator, token, "sent while production was down")
+    deletes = emulator.api_calls(token, "deleteWebhook")
+    assert [call.params.get("drop_pending_updates") for call in deletes] == [False]
+
+
+async def test_sigterm_lets_a_slow_handler_reply_then_exits_0_and_a_restart_skips_that_update(
+    emulator: Emulator,
+    token: str,
+    polling_env: dict[str, str],
+    start_bot: StartBot,
+    make_settings: Callable[..., Settings],
+    start_runner: Callable[..., Awaitable[RunningBot]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slow_handlers = "tests.fixtures.slow_handlers"
+    monkeypatch.setenv("SLOW_HANDLER_SECONDS", "1")  # inherited by the bot process
+    bot = await start_bot({**polling_env, "HANDLERS_MODULE": slow_handlers})
+    await bot.wait_for_line("is polling")
+    update_id = emulator.send_command(token, "/slow")["update_id"]
+    await bot.wait_for_line(f"Slow handler started for update {update_id}")
+
+    bot.send_signal(signal.SIGTERM)
+    assert await bot.wait() == ExitCode.OK
+    assert texts(emulator, token) == [f"Slow reply for update {update_id}"]
+    assert "Waiting for 1 running handler(s) to finish" in bot.output
+    assert bot.lines[-1].endswith("stopped (exit code 0).")
+
+    # A restart with the same handlers: the /slow update is not delivered again.
+    restarted = await start_runner(make_settings(HANDLERS_MODULE=slow_handlers))
+    emulator.send_text(token, "ping")
+    await reply(emulator, token, "ping")
+    assert await restarted.stop() == ExitCode.OK
+    assert texts(emulator, token) == [f"Slow reply for update {update_id}", "ping"]

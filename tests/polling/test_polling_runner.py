@@ -1,0 +1,300 @@
+"""The polling runner in this process against the emulator: conflicts, outages, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiogram import Dispatcher, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import Message
+
+from bot.exit_codes import ExitCode
+from bot.settings import Settings
+from sandbox import Emulator
+from tests.polling.runner_helpers import CountingBackoff, RunningBot
+from tests.support import free_port
+
+StartRunner = Callable[..., Awaitable[RunningBot]]
+MakeSettings = Callable[..., Settings]
+BotLogs = Callable[..., list[str]]
+
+
+def texts(emulator: Emulator, token: str, chat_id: int = 100) -> list[str]:
+    return [m.get("text", "") for m in emulator.bot_messages(token, chat_id)]
+
+
+async def answered(emulator: Emulator, token: str, text: str, chat_id: int = 100) -> None:
+    """Wait until the echo handler has repeated `text`."""
+    await emulator.wait_until(
+        lambda: text in texts(emulator, token, chat_id), what=f"the echo of {text!r}"
+    )
+
+
+def update_ids(updates: list[dict[str, Any]]) -> list[int]:
+    return [u["update_id"] for u in updates]
+
+
+class Gate:
+    """A handler that waits for the test to open it; `/gate` messages go through it."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.open = asyncio.Event()
+
+    def dispatcher(self) -> Dispatcher:
+        router = Router()
+
+        @router.message(Command("gate"))
+        async def gate(message: Message) -> None:
+            self.entered.set()
+            await self.open.wait()
+            await message.answer("gate passed")
+
+        @router.message(F.text)
+        async def echo(message: Message) -> None:
+            await message.answer(message.text or "")
+
+        dispatcher = Dispatcher()
+        dispatcher.include_router(router)
+        return dispatcher
+
+
+# -- conflicts with another poller -------------------------------------------------------
+
+
+async def foreign_poller(base_url: str, token: str, stop: asyncio.Event) -> int:
+    """Another program polling the same token, as fast as it can; returns its call count."""
+    calls = 0
+    async with aiohttp.ClientSession() as session:
+        while not stop.is_set():
+            async with session.get(f"{base_url}/bot{token}/getUpdates?timeout=1") as response:
+                await response.read()
+            calls += 1
+    return calls
+
+
+async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_period(
+    emulator: Emulator,
+    token: str,
+    start_runner: StartRunner,
+    make_settings: MakeSettings,
+    bot_logs: BotLogs,
+) -> None:
+    bot = await start_runner(
+        make_settings(POLLING_CONFLICT_GRACE="1"), conflict_backoff=CountingBackoff()
+    )
+    stop = asyncio.Event()
+    other = asyncio.create_task(foreign_poller(emulator.base_url, token, stop))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    code = await bot.exit_code(timeout=15)
+    elapsed = loop.time() - started
+    stop.set()
+    await other
+
+    assert code == ExitCode.CONFLICT
+    assert 1 <= elapsed < 5
+    warnings = bot_logs(logging.WARNING)
+    diagnoses = [line for line in warnings if line.startswith("409 Conflict:")]
+    assert len(diagnoses) == 1, warnings  # one diagnosis, not one line per retry
+    assert "python -m bot doctor" in diagnoses[0]
+    assert any("Giving up after 1 s of 409 Conflicts" in line for line in warnings)
+
+
+async def test_a_single_foreign_poll_inside_the_grace_period_does_not_stop_the_bot(
+    emulator: Emulator,
+    token: str,
+    start_runner: StartRunner,
+    make_settings: MakeSettings,
+    bot_logs: BotLogs,
+) -> None:
+    grace = 1.0
+    bot = await start_runner(
+        make_settings(POLLING_CONFLICT_GRACE=str(grace)), conflict_backoff=CountingBackoff()
+    )
+    async with aiohttp.ClientSession() as session:
+        # A restart elsewhere: one long poll that takes the bot's place for a moment.
+        await session.get(f"{emulator.base_url}/bot{token}/getUpdates?timeout=1")
+    assert any("409 Conflict" in line for line in bot_logs(logging.WARNING))
+
+    emulator.send_text(token, "still there?")
+    await answered(emulator, token, "still there?")
+    # Time itself is what is tested here: the grace period passes with no new conflict.
+    await asyncio.sleep(grace + 0.5)
+    emulator.send_text(token, "and now?")
+    await answered(emulator, token, "and now?")
+    assert not bot.task.done()
+    assert await bot.stop() == ExitCode.OK
+
+
+async def test_a_webhook_set_while_polling_stops_the_bot_with_exit_4_naming_the_url(
+    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+) -> None:
+    bot = await start_runner()
+    emulator.set_webhook_directly(token, "https://prod.example.com/telegram/webhook")
+
+    assert await bot.exit_code() == ExitCode.WEBHOOK_ACTIVE
+    errors = bot_logs(logging.ERROR)
+    assert any("https://prod.example.com/telegram/webhook" in line for line in errors), errors
+    # Polling never deletes a webhook on its own.
+    assert emulator.webhook(token).url == "https://prod.example.com/telegram/webhook"
+
+
+# -- the Bot API unreachable or unwell -----------------------------------------------------
+
+
+async def test_an_unreachable_api_logs_one_warning_then_one_restored_line(
+    token: str, start_runner: StartRunner, make_settings: MakeSettings, bot_logs: BotLogs
+) -> None:
+    port = free_port()  # nothing listens here until the emulator below starts
+    backoff = CountingBackoff()
+    settings = make_settings(TELEGRAM_API_URL=f"http://127.0.0.1:{port}")
+    bot = await start_runner(settings, wait_parked=False, network_backoff=backoff)
+    await backoff.wait_failures(3)
+
+    async with Emulator(port=port) as tg:
+        tg.send_text(token, "hello after the outage")
+        await answered(tg, token, "hello after the outage")
+        assert await bot.stop() == ExitCode.OK
+
+    warnings = [line for line in bot_logs(logging.WARNING) if "Cannot reach" in line]
+    assert len(warnings) == 1, warnings
+    assert f"127.0.0.1:{port}" in warnings[0]
+    assert sum("restored after" in line for line in bot_logs()) == 1
+
+
+async def test_each_outage_while_polling_gets_one_warning_and_one_restored_line(
+    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+) -> None:
+    backoff = CountingBackoff()
+    await start_runner(network_backoff=backoff)
+
+    for number, fault in enumerate(({"drop": True}, {"status": 502}), start=1):
+        emulator.inject_fault(token, "getUpdates", count=3, **fault)
+        emulator.send_text(token, f"message {number}")  # wakes the parked poll; faults follow
+        await answered(emulator, token, f"message {number}")
+        await backoff.wait_failures(3 * number)
+        await emulator.wait_until(
+            lambda: emulator.bot(token).long_poll_parked, what="a long poll after the outage"
+        )
+
+    assert sum("Cannot reach" in line for line in bot_logs(logging.WARNING)) == 2
+    assert sum("restored after" in line for line in bot_logs()) == 2
+
+
+async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(
+    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+) -> None:
+    await start_runner()
+    emulator.inject_fault(token, "getUpdates", status=429, retry_after=1, count=1)
+    emulator.send_text(token, "first")
+    await answered(emulator, token, "first")
+    emulator.send_text(token, "second")  # fetched only after the retry_after second
+    await answered(emulator, token, "second")
+    assert any("429" in line for line in bot_logs(logging.WARNING))
+
+
+async def test_a_rejected_token_exits_2_and_says_to_copy_it_again(
+    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+) -> None:
+    emulator.inject_fault(token, "getMe", status=401, description="Unauthorized")
+    bot = await start_runner(wait_parked=False)
+    assert await bot.exit_code() == ExitCode.CONFIG
+    assert any("@BotFather" in line for line in bot_logs(logging.ERROR))
+
+
+# -- concurrency and shutdown -------------------------------------------------------------
+
+
+async def test_stop_waits_for_running_handlers_and_leaves_waiting_updates_for_the_next_start(
+    emulator: Emulator, token: str, start_runner: StartRunner
+) -> None:
+    gate = Gate()
+    bot = await start_runner(dispatcher=gate.dispatcher(), max_concurrent_updates=1)
+    gate_update = emulator.send_command(token, "/gate")
+    await gate.entered.wait()
+    # With the only slot busy, these are fetched but cannot start.
+    waiting = [emulator.send_text(token, "a"), emulator.send_text(token, "b")]
+    await emulator.wait_until(
+        lambda: any(
+            call.ok and update_ids(call.result or []) == update_ids(waiting)
+            for call in emulator.api_calls(token, "getUpdates")
+        ),
+        what="the runner to fetch a and b",
+    )
+
+    bot.runner.request_stop()
+    gate.open.set()
+    assert await bot.exit_code() == ExitCode.OK
+    assert texts(emulator, token) == ["gate passed"]
+    # The handled update is confirmed; the two that never started are delivered again.
+    assert update_ids(emulator.pending_updates(token)) == update_ids(waiting)
+    assert gate_update["update_id"] not in update_ids(emulator.pending_updates(token))
+
+    await start_runner(dispatcher=Gate().dispatcher())
+    await answered(emulator, token, "b")
+    assert texts(emulator, token) == ["gate passed", "a", "b"]
+
+
+async def test_a_handler_past_shutdown_timeout_is_abandoned_and_its_update_id_logged(
+    emulator: Emulator,
+    token: str,
+    start_runner: StartRunner,
+    make_settings: MakeSettings,
+    bot_logs: BotLogs,
+) -> None:
+    gate = Gate()  # never opened
+    settings = make_settings(SHUTDOWN_TIMEOUT="0.3")
+    bot = await start_runner(settings, dispatcher=gate.dispatcher())
+    stuck = emulator.send_command(token, "/gate")
+    await gate.entered.wait()
+
+    assert await bot.stop() == ExitCode.OK
+    errors = bot_logs(logging.ERROR)
+    assert any(f"update id(s) {stuck['update_id']}" in line for line in errors), errors
+    assert emulator.pending_updates(token) == []  # abandoned and logged counts as received
+
+
+async def test_updates_are_handled_concurrently(
+    emulator: Emulator, token: str, start_runner: StartRunner
+) -> None:
+    gate = Gate()
+    await start_runner(dispatcher=gate.dispatcher())
+    emulator.send_command(token, "/gate")
+    await gate.entered.wait()
+    emulator.send_text(token, "not blocked by the slow one")
+    await answered(emulator, token, "not blocked by the slow one")
+    gate.open.set()
+    await emulator.wait_bot_messages(token, 100, 2)
+
+
+async def test_startup_and_shutdown_hooks_run_and_the_fsm_storage_is_closed(
+    emulator: Emulator, token: str, start_runner: StartRunner
+) -> None:
+    events: list[str] = []
+
+    class Storage(MemoryStorage):
+        async def close(self) -> None:
+            events.append("storage closed")
+
+    dispatcher = Dispatcher(storage=Storage())
+    dispatcher.startup.register(lambda: events.append("startup"))
+    dispatcher.shutdown.register(lambda: events.append("shutdown"))
+    bot = await start_runner(dispatcher=dispatcher)
+
+    assert events == ["startup"]
+    assert await bot.stop() == ExitCode.OK
+    assert events[0] == "startup"
+    assert sorted(events[1:]) == ["shutdown", "storage closed"]
+
+
+async def test_polling_asks_only_for_the_update_types_the_handlers_use(
+    emulator: Emulator, token: str, start_runner: StartRunner
+) -> None:
+    await start_runner()
+    assert sorted(emulator.bot(token).allowed_updates or []) == ["callback_query", "message"]
