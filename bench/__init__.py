@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of the template (see bench/README.md)."""
