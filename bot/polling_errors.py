@@ -93,9 +93,10 @@ class OutageLog:
 class ConflictStreak:
     """Tracks 409 Conflicts from another poller and decides when to give up.
 
-    The streak starts at the first conflict and ends once getUpdates has succeeded with no
-    conflict for half the grace period: a second poller that keeps polling produces a
-    conflict every few seconds and is caught; a single overlap is forgotten.
+    Conflicts less than half the grace period apart form one streak; the poller gives up
+    when a streak has lasted the whole grace period. A second poller that keeps polling
+    produces a conflict every few seconds (aiogram retries within 5 s) and is caught; a
+    single overlap, such as a restart elsewhere, is forgotten once things stay quiet.
     """
 
     def __init__(self, grace: float) -> None:
@@ -103,11 +104,21 @@ class ConflictStreak:
         self.first_at: float | None = None
         self.last_at: float | None = None
 
+    @property
+    def quiet_after(self) -> float:
+        """Seconds without a conflict that end a streak."""
+        return self.grace / 2
+
+    def retry_backoff(self) -> Backoff:
+        """Delays between retries, short enough that our own waiting never looks quiet."""
+        step = max(min(1.0, self.quiet_after / 2), 0.05)
+        return Backoff(first=step, maximum=max(min(5.0, self.quiet_after / 2), 0.05))
+
     def record(self) -> bool:
         """Note a conflict; True when it starts a new streak (time for the diagnosis)."""
         now = time.monotonic()
-        new = self.first_at is None
-        if self.first_at is None:
+        new = self.last_at is None or now - self.last_at >= self.quiet_after
+        if new:
             self.first_at = now
         self.last_at = now
         return new
@@ -121,7 +132,7 @@ class ConflictStreak:
         """A getUpdates went through; end the streak if it has been quiet for long enough."""
         if self.last_at is None:
             return
-        if time.monotonic() - self.last_at >= self.grace / 2:
+        if time.monotonic() - self.last_at >= self.quiet_after:
             logger.info("No more conflicts: this process receives the bot's updates again.")
             self.first_at = self.last_at = None
 

@@ -75,9 +75,8 @@ class PollingRunner:
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
         poll_timeout: int = POLL_TIMEOUT,
         network_backoff: Backoff | None = None,
-        conflict_backoff: Backoff | None = None,
     ) -> None:
-        """`network_backoff` and `conflict_backoff` exist for tests that cannot wait seconds."""
+        """`network_backoff` exists for tests that cannot wait seconds between retries."""
         self.settings = settings
         self.bot = bot
         self.dispatcher = dispatcher
@@ -91,7 +90,7 @@ class PollingRunner:
         self._outage = OutageLog(settings.telegram_api_url)
         self._network_backoff = network_backoff or Backoff(first=1.0, maximum=30.0)
         self._conflicts = ConflictStreak(settings.polling_conflict_grace)
-        self._conflict_backoff = conflict_backoff or Backoff(first=1.0, maximum=5.0)
+        self._conflict_backoff = self._conflicts.retry_backoff()
 
     @property
     def bot_label(self) -> str:
@@ -207,6 +206,7 @@ class PollingRunner:
                 if is_webhook_conflict(exc):
                     return await self._webhook_appeared()
                 if self._conflicts.record():
+                    self._conflict_backoff.reset()
                     logger.warning(conflict_diagnosis(self._conflicts.grace))
                 if self._conflicts.exceeded:
                     logger.error(conflict_exit_message(self._conflicts.grace))
@@ -224,8 +224,6 @@ class PollingRunner:
             self._outage.succeeded()
             self._network_backoff.reset()
             self._conflicts.poll_succeeded()
-            if self._conflicts.first_at is None:
-                self._conflict_backoff.reset()
             await self._start_handlers(updates)
         return None
 

@@ -63,7 +63,7 @@ async def test_run_py_answers_text_a_button_and_the_survey_and_never_shows_the_t
     emulator.send_text(token, "36")
     await reply(emulator, token, "Nice to meet you, Ada, aged 36.")
 
-    bot.send_signal(signal.SIGTERM)
+    bot.send_signal(signal.SIGINT)  # Ctrl+C
     assert await bot.wait() == ExitCode.OK
     assert "stopped" in bot.output
     assert token.split(":", 1)[1] not in bot.output

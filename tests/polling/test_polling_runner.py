@@ -85,9 +85,7 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
     make_settings: MakeSettings,
     bot_logs: BotLogs,
 ) -> None:
-    bot = await start_runner(
-        make_settings(POLLING_CONFLICT_GRACE="1"), conflict_backoff=CountingBackoff()
-    )
+    bot = await start_runner(make_settings(POLLING_CONFLICT_GRACE="1"))
     stop = asyncio.Event()
     other = asyncio.create_task(foreign_poller(emulator.base_url, token, stop))
     loop = asyncio.get_running_loop()
@@ -106,7 +104,7 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
     assert any("Giving up after 1 s of 409 Conflicts" in line for line in warnings)
 
 
-async def test_a_single_foreign_poll_inside_the_grace_period_does_not_stop_the_bot(
+async def test_single_foreign_polls_inside_the_grace_period_do_not_stop_the_bot(
     emulator: Emulator,
     token: str,
     start_runner: StartRunner,
@@ -114,21 +112,22 @@ async def test_a_single_foreign_poll_inside_the_grace_period_does_not_stop_the_b
     bot_logs: BotLogs,
 ) -> None:
     grace = 1.0
-    bot = await start_runner(
-        make_settings(POLLING_CONFLICT_GRACE=str(grace)), conflict_backoff=CountingBackoff()
-    )
+    bot = await start_runner(make_settings(POLLING_CONFLICT_GRACE=str(grace)))
     async with aiohttp.ClientSession() as session:
-        # A restart elsewhere: one long poll that takes the bot's place for a moment.
-        await session.get(f"{emulator.base_url}/bot{token}/getUpdates?timeout=1")
-    assert any("409 Conflict" in line for line in bot_logs(logging.WARNING))
+        for number in (1, 2):
+            # A restart elsewhere: one long poll that takes the bot's place for a moment.
+            await session.get(f"{emulator.base_url}/bot{token}/getUpdates?timeout=1")
+            emulator.send_text(token, f"still there? {number}")
+            await answered(emulator, token, f"still there? {number}")
+            # Time itself is tested here: the grace period passes with no new conflict,
+            # so the second overlap starts a new streak instead of ending the first.
+            await asyncio.sleep(grace + 0.2)
 
-    emulator.send_text(token, "still there?")
-    await answered(emulator, token, "still there?")
-    # Time itself is what is tested here: the grace period passes with no new conflict.
-    await asyncio.sleep(grace + 0.5)
     emulator.send_text(token, "and now?")
     await answered(emulator, token, "and now?")
     assert not bot.task.done()
+    diagnoses = [line for line in bot_logs(logging.WARNING) if line.startswith("409 Conflict:")]
+    assert len(diagnoses) == 2
     assert await bot.stop() == ExitCode.OK
 
 
@@ -258,6 +257,20 @@ async def test_a_handler_past_shutdown_timeout_is_abandoned_and_its_update_id_lo
     errors = bot_logs(logging.ERROR)
     assert any(f"update id(s) {stuck['update_id']}" in line for line in errors), errors
     assert emulator.pending_updates(token) == []  # abandoned and logged counts as received
+
+
+async def test_a_second_stop_request_abandons_running_handlers_at_once(
+    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+) -> None:
+    gate = Gate()  # never opened; SHUTDOWN_TIMEOUT is 10 s
+    bot = await start_runner(dispatcher=gate.dispatcher())
+    stuck = emulator.send_command(token, "/gate")
+    await gate.entered.wait()
+
+    bot.runner.request_stop()
+    bot.runner.request_stop()  # Ctrl+C pressed twice
+    assert await bot.exit_code(timeout=5) == ExitCode.OK
+    assert any(f"update id(s) {stuck['update_id']}" in line for line in bot_logs(logging.ERROR))
 
 
 async def test_updates_are_handled_concurrently(
