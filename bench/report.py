@@ -94,7 +94,8 @@ def ingest_verdicts(results: Sequence[IngestResult]) -> list[str]:
         bare = by_key.get(("bare", connections))
         if template is None:
             lines.append(
-                f"c={connections}: no template result (not in --apps, or bot/webhook/app.py missing)"
+                f"c={connections}: no template result "
+                "(not in --apps, or bot/webhook/app.py missing)"
             )
             continue
         if aiogram is not None and aiogram.load.ok_per_second:
