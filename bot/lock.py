@@ -78,7 +78,8 @@ class InstanceLock:
         if self._fd is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # O_BINARY (Windows only): no newline translation in the information written.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         try:
             deadline = time.monotonic() + _RETRY_FOR
             while not _try_lock(fd):

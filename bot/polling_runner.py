@@ -7,11 +7,9 @@ are still running after their updates were confirmed, and it retries a 409 Confl
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import socket
-from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -41,6 +39,7 @@ from bot.polling_errors import (
     webhook_active_message,
     webhook_appeared_message,
 )
+from bot.stop_signals import StopRequest, StopRequested
 from bot.update_tasks import UpdateTasks
 
 logger = logging.getLogger("bot.polling")
@@ -56,10 +55,6 @@ CONFIRM_TIMEOUT = 5
 
 # What a best-effort request at the edges (shutdown, a last diagnosis) may run into.
 _ANY_API_ERROR: tuple[type[BaseException], ...] = (TelegramAPIError, *API_UNAVAILABLE)
-
-
-class _StopRequested(Exception):
-    """Raised inside the runner when a stop request interrupts a wait."""
 
 
 class PollingRunner:
@@ -83,7 +78,7 @@ class PollingRunner:
         self.takeover = takeover
         self.poll_timeout = poll_timeout
         self.username: str | None = None
-        self._stop = asyncio.Event()
+        self._stop = StopRequest()
         self._abandon = asyncio.Event()
         self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates)
         self._offset: int | None = None  # next getUpdates offset: last started update + 1
@@ -104,12 +99,15 @@ class PollingRunner:
                 logger.warning("Second stop request: not waiting for running handlers any more.")
                 self._abandon.set()
             return
-        logger.info(
-            "Stopping: no new updates are fetched; %d running handler(s) get up to %.0f s "
-            "(SHUTDOWN_TIMEOUT) to finish.",
-            len(self._tasks),
-            self.settings.shutdown_timeout,
-        )
+        if self._tasks:
+            logger.info(
+                "Stopping: no new updates are fetched; %d running handler(s) get up to %.0f s "
+                "(SHUTDOWN_TIMEOUT) to finish. Press Ctrl+C again to abandon them.",
+                len(self._tasks),
+                self.settings.shutdown_timeout,
+            )
+        else:
+            logger.info("Stopping.")
         self._stop.set()
 
     async def run(self) -> int:
@@ -125,7 +123,7 @@ class PollingRunner:
                     code = await self._poll()
                 if code is None:
                     code = ExitCode.OK
-            except _StopRequested:
+            except StopRequested:
                 code = ExitCode.OK
             except TelegramUnauthorizedError:
                 logger.error(unauthorized_message(self.bot_label))
@@ -175,14 +173,14 @@ class PollingRunner:
         """A start-up request, retried while the Bot API is unreachable."""
         while True:
             try:
-                result = await self._until_stopped(self.bot(method))
+                result = await self._stop.until_stopped(self.bot(method))
             except API_UNAVAILABLE as exc:
                 delay = self._network_backoff.next_delay()
                 self._outage.failed(exc, delay)
-                await self._sleep(delay)
+                await self._stop.sleep(delay)
                 continue
             except TelegramRetryAfter as exc:
-                await self._sleep(self._retry_after(exc))
+                await self._stop.sleep(self._retry_after(exc))
                 continue
             self._outage.succeeded()
             self._network_backoff.reset()
@@ -201,7 +199,7 @@ class PollingRunner:
             # After a failure, a short poll tells at once whether the Bot API is back.
             request.timeout = 0 if self._outage.since is not None else self.poll_timeout
             try:
-                updates = await self._until_stopped(self.bot(request, request_timeout))
+                updates = await self._stop.until_stopped(self.bot(request, request_timeout))
             except TelegramConflictError as exc:
                 if is_webhook_conflict(exc):
                     return await self._webhook_appeared()
@@ -211,15 +209,15 @@ class PollingRunner:
                 if self._conflicts.exceeded:
                     logger.error(conflict_exit_message(self._conflicts.grace))
                     return ExitCode.CONFLICT
-                await self._sleep(self._conflict_backoff.next_delay())
+                await self._stop.sleep(self._conflict_backoff.next_delay())
                 continue
             except TelegramRetryAfter as exc:
-                await self._sleep(self._retry_after(exc))
+                await self._stop.sleep(self._retry_after(exc))
                 continue
             except API_UNAVAILABLE as exc:
                 delay = self._network_backoff.next_delay()
                 self._outage.failed(exc, delay)
-                await self._sleep(delay)
+                await self._stop.sleep(delay)
                 continue
             self._outage.succeeded()
             self._network_backoff.reset()
@@ -231,7 +229,7 @@ class PollingRunner:
         for update in updates:
             if self._stop.is_set():
                 return  # fetched but not started: not confirmed, so Telegram delivers it again
-            await self._until_stopped(self._tasks.wait_for_slot())
+            await self._stop.until_stopped(self._tasks.wait_for_slot())
             self._tasks.start(update)
             self._offset = update.update_id + 1
 
@@ -249,32 +247,6 @@ class PollingRunner:
         delay = min(float(exc.retry_after), MAX_RETRY_AFTER)
         logger.warning("Telegram asks to slow down (429); polling again in %.0f s.", delay)
         return delay
-
-    async def _until_stopped(self, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable` unless a stop request comes first (then it is cancelled)."""
-        if self._stop.is_set():
-            _close(awaitable)
-            raise _StopRequested
-        work = asyncio.ensure_future(awaitable)
-        stop = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            if not work.done():
-                work.cancel()
-                await asyncio.wait({work})  # let it close its connection
-        if work.cancelled():
-            raise _StopRequested
-        return work.result()
-
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep, or raise _StopRequested as soon as a stop is requested."""
-        try:
-            await asyncio.wait_for(self._stop.wait(), seconds)
-        except TimeoutError:
-            return
-        raise _StopRequested
 
     async def _shutdown(self, started: bool) -> None:
         await self._finish_handlers()
@@ -309,22 +281,17 @@ class PollingRunner:
         if self._offset is None:
             return
         confirm = GetUpdates(offset=self._offset, timeout=0, limit=1)
-        for attempt in range(3):
+        for attempt in range(1, 4):
             try:
                 await self.bot(confirm, CONFIRM_TIMEOUT)
                 return
             except _ANY_API_ERROR as exc:
                 error = exc
-            await asyncio.sleep(0.5 * (attempt + 1))
+            if attempt < 3:
+                await asyncio.sleep(0.5 * attempt)
         logger.warning(
             "Could not confirm the updates handled before %d (%s): Telegram will deliver them "
             "again at the next start.",
             self._offset,
             describe_error(error),
         )
-
-
-def _close(awaitable: Awaitable[Any]) -> None:
-    """Close a coroutine that will never be awaited (no "never awaited" warning)."""
-    if inspect.iscoroutine(awaitable):
-        awaitable.close()

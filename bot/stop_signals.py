@@ -1,18 +1,67 @@
-"""Ctrl+C and SIGTERM as a polite stop request, on POSIX and on Windows."""
+"""Ctrl+C and SIGTERM as a polite stop request (POSIX and Windows), and the waits it ends."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TypeVar
 
 logger = logging.getLogger(__name__)
 
 _Handler = Callable[[int, FrameType | None], object] | int | None
+T = TypeVar("T")
+
+
+class StopRequested(Exception):
+    """A wait was cut short because a stop was requested."""
+
+
+class StopRequest:
+    """A stop request, and the waits it cuts short (a parked long poll, a retry delay)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        """Request the stop; every wait below ends with StopRequested."""
+        self._event.set()
+
+    def is_set(self) -> bool:
+        """True once a stop was requested."""
+        return self._event.is_set()
+
+    async def until_stopped(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable` unless a stop request comes first (then it is cancelled)."""
+        if self._event.is_set():
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never awaited: no "never awaited" warning
+            raise StopRequested
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not work.done():
+                work.cancel()
+                await asyncio.wait({work})  # let it finish cancelling (close its connection)
+        if work.cancelled():
+            raise StopRequested
+        return work.result()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, or raise StopRequested as soon as a stop is requested."""
+        try:
+            await asyncio.wait_for(self._event.wait(), seconds)
+        except TimeoutError:
+            return
+        raise StopRequested
 
 
 def _stop_signals() -> list[signal.Signals]:
