@@ -204,3 +204,11 @@ def unauthorized_message(bot_label: str) -> str:
         f"Telegram rejected the token {bot_label} (401 Unauthorized): it is wrong or was "
         "revoked. Copy the current token from @BotFather (/mybots -> API Token) into BOT_TOKEN."
     )
+
+
+def api_not_found_message(api_url: str) -> str:
+    """Exit 2: what answers at TELEGRAM_API_URL is not a Bot API server."""
+    return (
+        f"{api_url} answered 404 Not Found to a Bot API call: it is not a Bot API server. "
+        "Check TELEGRAM_API_URL (leave it unset for api.telegram.org)."
+    )

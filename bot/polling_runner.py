@@ -16,13 +16,13 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramConflictError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
 from aiogram.methods import DeleteWebhook, GetMe, GetUpdates, GetWebhookInfo, TelegramMethod
 from aiogram.types import Update
 
-from bot.config import Settings
 from bot.exit_codes import ExitCode
 from bot.polling_errors import (
     API_UNAVAILABLE,
@@ -30,6 +30,7 @@ from bot.polling_errors import (
     Backoff,
     ConflictStreak,
     OutageLog,
+    api_not_found_message,
     conflict_diagnosis,
     conflict_exit_message,
     describe_error,
@@ -39,6 +40,7 @@ from bot.polling_errors import (
     webhook_active_message,
     webhook_appeared_message,
 )
+from bot.settings import Settings
 from bot.stop_signals import StopRequest, StopRequested
 from bot.update_tasks import UpdateTasks
 
@@ -127,6 +129,9 @@ class PollingRunner:
                 code = ExitCode.OK
             except TelegramUnauthorizedError:
                 logger.error(unauthorized_message(self.bot_label))
+                code = ExitCode.CONFIG
+            except TelegramNotFound:
+                logger.error(api_not_found_message(self.settings.telegram_api_url))
                 code = ExitCode.CONFIG
             except Exception:
                 logger.exception("Polling failed unexpectedly")

@@ -198,6 +198,15 @@ async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(
     assert any("429" in line for line in bot_logs(logging.WARNING))
 
 
+async def test_a_server_that_is_not_a_bot_api_exits_2_naming_telegram_api_url(
+    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+) -> None:
+    emulator.inject_fault(token, "getMe", status=404, description="Not Found")
+    bot = await start_runner(wait_parked=False)
+    assert await bot.exit_code() == ExitCode.CONFIG
+    assert any("TELEGRAM_API_URL" in line for line in bot_logs(logging.ERROR))
+
+
 async def test_a_rejected_token_exits_2_and_says_to_copy_it_again(
     emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
 ) -> None:
