@@ -9,10 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import KNOWN_KEYS
 from sandbox import Emulator
 from tests.support import BotProcess, write_env_file
 
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's exported BOT_TOKEN or APP_ENV must not leak into in-process tests."""
+    for key in KNOWN_KEYS:
+        monkeypatch.delenv(key, raising=False)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.config import KNOWN_KEYS
 from tests.support import write_env_file
 
 SECRET = "s" * 40
@@ -36,13 +35,6 @@ class CliResult:
 
 
 Cli = Callable[..., Awaitable[CliResult]]
-
-
-@pytest.fixture(autouse=True)
-def _no_bot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's exported BOT_TOKEN or APP_ENV must not leak into the commands."""
-    for key in KNOWN_KEYS:
-        monkeypatch.delenv(key, raising=False)
 
 
 @pytest.fixture
