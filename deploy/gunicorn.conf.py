@@ -59,7 +59,7 @@ def on_starting(server: object) -> None:
     env = {**os.environ, "GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "bot.webhook.registration"],
+            [sys.executable, "-m", "bot.webhook"],
             cwd=PROJECT_ROOT,
             env=env,
             timeout=300,  # a few 429 retry_after waits at most

@@ -5,5 +5,7 @@
 - `dedup.py`: which update ids were already taken (in memory now, Redis later);
 - `client_ip.py`: the real client address behind nginx, and Telegram's networks;
 - `registration.py`: `ensure_webhook()`, run once per deploy (never by a worker);
+- `__main__.py`: `python -m bot.webhook`, the registration the gunicorn master runs;
+- `config.py`: the settings of gunicorn's master and workers (`.env.production`);
 - `server.py`: `serve_webhook(settings)`, the app without gunicorn (`python run.py`).
 """

@@ -17,14 +17,14 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Mapping
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError
 from bot.settings import Settings
 from bot.webhook.client_ip import ClientAddressResolver
+from bot.webhook.config import load_webhook_settings
 from bot.webhook.dedup import MemoryDeduplicator, UpdateDeduplicator
 from bot.webhook.handler import WebhookHandler
 
@@ -115,27 +115,6 @@ async def readyz(request: web.Request) -> web.Response:
     if request.app[HANDLER_KEY].ready:
         return web.Response(text="ready")
     return web.Response(status=503, text="not ready")
-
-
-def load_webhook_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings of the gunicorn master and workers, loaded the same way in both:
-    `.env.$APP_ENV` (`production` by default) or the file named by ENV_FILE, overridden by the
-    process environment (systemd's EnvironmentFile, compose's env_file). Webhook mode only."""
-    environ = os.environ if environ is None else environ
-    settings = load_settings(
-        env=environ.get("APP_ENV") or "production",
-        env_file=environ.get("ENV_FILE") or None,
-        environ=environ,
-    )
-    if settings.bot_mode != "webhook":
-        raise ConfigError(
-            [
-                "BOT_MODE=polling, but gunicorn serves the webhook: set BOT_MODE=webhook in "
-                "the production env file (or run `python run.py` to poll)."
-            ],
-            settings.env_file,
-        )
-    return settings
 
 
 async def gunicorn_app() -> web.Application:

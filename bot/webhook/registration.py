@@ -11,8 +11,8 @@ missing or records another secret, setWebhook is called: re-setting an unchanged
 harmless (pending updates are kept), while a missed secret change would make every delivery a
 401. So a fresh server or a wiped LOCK_DIR costs one extra setWebhook, never a broken webhook.
 
-Who calls it: the gunicorn master before it starts the workers (`python -m
-bot.webhook.registration`, run by `deploy/gunicorn.conf.py`), `python run.py` in webhook mode
+Who calls it: the gunicorn master before it starts the workers (`python -m bot.webhook`,
+run by `deploy/gunicorn.conf.py`), `python run.py` in webhook mode
 before it serves, and `python -m bot webhook set`. Workers never set or delete the webhook.
 """
 
@@ -24,7 +24,6 @@ import hmac
 import json
 import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,7 +224,8 @@ async def register_for_deploy(
     return ExitCode.OK
 
 
-async def _register_once(settings: Settings) -> ExitCode:
+async def register_once(settings: Settings) -> ExitCode:
+    """Build a Bot and the dispatcher (for its update types), register, close them again."""
     # Imported here: the module stays importable without building anything.
     from bot.factory import create_bot, create_dispatcher
 
@@ -236,34 +236,3 @@ async def _register_once(settings: Settings) -> ExitCode:
     finally:
         await bot.session.close()
         await dispatcher.fsm.close()
-
-
-def main() -> int:
-    """`python -m bot.webhook.registration`: what the gunicorn master runs once per start.
-
-    A separate process so that the master never imports aiogram or the handlers: then a
-    gunicorn reload (HUP) gives the new workers freshly imported code.
-    """
-    from bot.logs import setup_logging
-    from bot.webhook.app import load_webhook_settings
-
-    try:
-        settings = load_webhook_settings()
-    except ConfigError as exc:
-        print(exc.report(), file=sys.stderr)
-        return ExitCode.CONFIG
-    setup_logging(settings)
-    graceful = os.environ.get("GUNICORN_GRACEFUL_TIMEOUT")
-    if graceful is not None and float(graceful) <= settings.shutdown_timeout:
-        print(
-            f"gunicorn's graceful_timeout ({graceful} s) must be longer than SHUTDOWN_TIMEOUT "
-            f"({settings.shutdown_timeout:g} s), or workers are killed while they drain: "
-            "raise GUNICORN_GRACEFUL_TIMEOUT or lower SHUTDOWN_TIMEOUT.",
-            file=sys.stderr,
-        )
-        return ExitCode.CONFIG
-    return asyncio.run(_register_once(settings))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
