@@ -1,0 +1,281 @@
+"""The production stack for the deploy tests: openssl, nginx and gunicorn as real programs.
+
+Everything lives in a temporary directory: a self-signed certificate, the shipped nginx site
+rendered with test ports and paths inside a minimal nginx.conf of its own (pid, logs, temp
+paths), gunicorn started with the shipped deploy/gunicorn.conf.py on a unix socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from bot.config import KNOWN_KEYS
+from tests.support import ROOT, free_port
+
+DEPLOY = ROOT / "deploy"
+SERVER_NAME = "tgbot.test"
+
+
+def find_nginx() -> str:
+    """The nginx binary, or skip the test naming the Debian package."""
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
+    if found is None:
+        pytest.skip("nginx is not installed (Debian package `nginx`: apt-get install nginx)")
+    return found
+
+
+def require_openssl() -> str:
+    found = shutil.which("openssl")
+    if found is None:
+        pytest.skip("openssl is not installed (Debian package `openssl`)")
+    return found
+
+
+def render(template: Path, **values: str) -> str:
+    """Render a deploy template with the same script the README tells people to use."""
+    arguments = [f"{name}={value}" for name, value in values.items()]
+    result = subprocess.run(
+        [sys.executable, str(DEPLOY / "render.py"), str(template), *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def make_certificate(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1 laid out as certbot does; and a client context
+    trusting it (the emulator's `delivery_ssl`)."""
+    live = directory / SERVER_NAME
+    live.mkdir(parents=True)
+    subprocess.run(
+        [
+            require_openssl(),
+            "req", "-x509", "-nodes", "-days", "2",
+            "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-keyout", str(live / "privkey.pem"),
+            "-out", str(live / "fullchain.pem"),
+            "-subj", f"/CN={SERVER_NAME}",
+            "-addext", f"subjectAltName=IP:127.0.0.1,DNS:{SERVER_NAME}",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(cafile=str(live / "fullchain.pem"))
+    return directory, context
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Program:
+    """A subprocess in its own session, its stdout and stderr collected line by line."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path = ROOT) -> None:
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.cwd = cwd
+        self.lines: list[str] = []
+        self.proc: asyncio.subprocess.Process | None = None
+        self._changed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> Program:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its workers can be killed as a group if it hangs
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        async for raw in self.proc.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            self._changed.set()
+        self._changed.set()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def count(self, needle: str) -> int:
+        return sum(needle in line for line in self.lines)
+
+    async def wait_for_lines(self, needle: str, count: int = 1, timeout: float = 60.0) -> None:
+        """Until `count` output lines contain `needle`; fails if the program exits first."""
+        async with asyncio.timeout(timeout):
+            while self.count(needle) < count:
+                if self._reader is not None and self._reader.done():
+                    raise AssertionError(f"{self.argv[0]} exited before {needle!r}:\n{self.output}")
+                self._changed.clear()
+                await self._changed.wait()
+
+    def send_signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    async def wait(self, timeout: float = 60.0) -> int:
+        assert self.proc is not None
+        async with asyncio.timeout(timeout):
+            code = await self.proc.wait()
+            if self._reader is not None:
+                await self._reader
+        return code
+
+    async def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Make sure it and its children are gone (SIGKILL to the group if it does not stop)."""
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # leftover children, if any
+        await self.proc.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+async def port_accepts(host: str, port: int, timeout: float = 10.0) -> None:
+    """Until a TCP connection to host:port succeeds (the program is listening)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except OSError:
+                await asyncio.sleep(0.02)  # polling a socket: nothing to wait on but time
+                continue
+            writer.close()
+            return
+
+
+class Nginx:
+    """The shipped site inside a minimal nginx.conf of its own, run in the foreground."""
+
+    def __init__(self, directory: Path, upstream: str, webhook_path: str, cert_dir: Path) -> None:
+        self.binary = find_nginx()
+        self.directory = directory
+        self.https_port = free_port()
+        self.http_port = free_port()
+        for sub in ("logs", "temp", "acme"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        second = "[::1]" if ipv6_loopback() else "127.0.0.2"
+        site = render(
+            DEPLOY / "nginx" / "bot.conf",
+            SERVER_NAME=SERVER_NAME,
+            UPSTREAM=upstream,
+            WEBHOOK_PATH=webhook_path,
+            CERT_DIR=str(cert_dir),
+            ACME_ROOT=str(directory / "acme"),
+            LOG_DIR=str(directory / "logs"),
+            HTTP_LISTEN=f"127.0.0.1:{self.http_port}",
+            HTTP_LISTEN6=f"{second}:{self.http_port}",
+            HTTPS_LISTEN=f"127.0.0.1:{self.https_port}",
+            HTTPS_LISTEN6=f"{second}:{self.https_port}",
+        )
+        (directory / "site.conf").write_text(site)
+        temp = directory / "temp"
+        # Run as root (in a container), the workers would become `nobody` and could not reach
+        # the test's socket and temp files.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (directory / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\n"
+            f"pid {directory}/nginx.pid;\n"
+            f"error_log {directory}/logs/error.log warn;\n"
+            "events { worker_connections 256; }\n"
+            "http {\n"
+            f"    client_body_temp_path {temp}/body;\n"
+            f"    proxy_temp_path {temp}/proxy;\n"
+            f"    fastcgi_temp_path {temp}/fastcgi;\n"
+            f"    uwsgi_temp_path {temp}/uwsgi;\n"
+            f"    scgi_temp_path {temp}/scgi;\n"
+            f"    include {directory}/site.conf;\n"
+            "}\n"
+        )
+        self.program: Program | None = None
+
+    def args(self, *extra: str) -> list[str]:
+        return [
+            self.binary,
+            "-p", f"{self.directory}/",
+            "-e", f"{self.directory}/logs/error.log",
+            "-c", f"{self.directory}/nginx.conf",
+            *extra,
+        ]  # fmt: skip
+
+    def check(self) -> subprocess.CompletedProcess[str]:
+        """`nginx -t` on this configuration."""
+        return subprocess.run(self.args("-t"), capture_output=True, text=True, check=False)
+
+    async def start(self) -> Nginx:
+        self.program = await Program(self.args("-g", "daemon off;"), os.environ).start()
+        await port_accepts("127.0.0.1", self.https_port)
+        return self
+
+    async def stop(self) -> None:
+        if self.program is not None:
+            await self.program.stop(signal.SIGQUIT)  # graceful: finish open requests
+
+    def access_log(self) -> str:
+        path = self.directory / "logs" / "tg-bot.access.log"
+        return path.read_text() if path.exists() else ""
+
+
+def short_socket_dir() -> Path:
+    """A directory for a unix socket (paths over ~100 bytes do not fit in sockaddr_un)."""
+    return Path(tempfile.mkdtemp(prefix="tgb-"))
+
+
+def gunicorn_env(values: Mapping[str, str]) -> dict[str, str]:
+    """The process environment for gunicorn: the bot's keys only from `values`."""
+    inherited = {k: v for k, v in os.environ.items() if k not in KNOWN_KEYS}
+    return {**inherited, "PYTHONUNBUFFERED": "1", **values}
+
+
+def gunicorn(env: Mapping[str, str]) -> Program:
+    """gunicorn with the shipped configuration file, as the systemd unit starts it."""
+    return Program(
+        [
+            sys.executable, "-m", "gunicorn",
+            "-c", str(DEPLOY / "gunicorn.conf.py"),
+            "bot.webhook.app:gunicorn_app",
+        ],
+        env,
+    )  # fmt: skip
+
+
+WORKER_READY = "Webhook worker"

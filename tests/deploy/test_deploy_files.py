@@ -1,0 +1,194 @@
+"""The shipped deploy files: rendered, checked by their own tools, and read where no tool runs.
+
+Docker does not run on the test machines: the Dockerfile and compose file are checked by
+reading them (non-root user, the production command, the env files, the dev profile).
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.stack import DEPLOY, Nginx, Program, gunicorn, gunicorn_env, render
+from tests.support import ROOT
+
+
+def run_render(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(DEPLOY / "render.py"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_render_fills_production_defaults_and_refuses_missing_or_unknown_values() -> None:
+    site = render(DEPLOY / "nginx" / "bot.conf", SERVER_NAME="bot.example.com")
+    assert "{{" not in site
+    assert "ssl_certificate /etc/letsencrypt/live/bot.example.com/fullchain.pem;" in site
+    assert "server unix:/run/tg-bot/gunicorn.sock;" in site
+    assert "location = /telegram/webhook {" in site
+
+    missing = run_render(str(DEPLOY / "nginx" / "bot.conf"))
+    assert missing.returncode == 2 and "SERVER_NAME" in missing.stderr and missing.stdout == ""
+    unknown = run_render(str(DEPLOY / "nginx" / "bot.conf"), "SERVER_NAME=x", "SERVRE=y")
+    assert unknown.returncode == 2 and "SERVRE" in unknown.stderr
+
+
+def test_shipped_nginx_site_passes_nginx_t_and_keeps_the_secret_header_out_of_logs(
+    tmp_path: Path,
+) -> None:
+    from tests.deploy.stack import make_certificate
+
+    cert_dir, _ = make_certificate(tmp_path / "certs")
+    nginx = Nginx(tmp_path / "nginx", "127.0.0.1:8080", "/telegram/webhook", cert_dir)
+
+    checked = nginx.check()
+
+    assert checked.returncode == 0, checked.stderr
+    site = (DEPLOY / "nginx" / "bot.conf").read_text().lower()
+    assert "$http_x_telegram_bot_api_secret_token" not in site
+    assert (
+        "log_format tgbot" in site
+        and "access_log {{log_dir=/var/log/nginx}}/tg-bot.access.log tgbot;" in site
+    )
+
+
+def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian package `systemd`)")
+    # The unit rendered for a project in tmp_path, with the gunicorn it names really there.
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "gunicorn").symlink_to(shutil.which("gunicorn") or sys.executable)
+    (tmp_path / ".env.production").write_text("")
+    unit = tmp_path / "tg-bot.service"
+    unit.write_text(render(DEPLOY / "systemd" / "tg-bot.service", APP_DIR=str(tmp_path)))
+
+    result = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert unit.name not in result.stderr, result.stderr  # no warning about our unit
+    text = unit.read_text()
+    for line in (
+        "Restart=on-failure",
+        "RestartPreventExitStatus=2 3 4 5",
+        "User=tgbot",
+        f"EnvironmentFile={tmp_path}/.env.production",
+        "NoNewPrivileges=true",
+        "ProtectSystem=strict",
+        "ProtectHome=true",
+        "PrivateTmp=true",
+        "KillMode=mixed",
+        "ExecReload=/bin/kill -s HUP $MAINPID",
+    ):
+        assert line in text.splitlines(), line
+    assert "bot.webhook.app:gunicorn_app" in text
+
+
+def load_gunicorn_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
+    for key in (
+        "GUNICORN_BIND",
+        "WEB_CONCURRENCY",
+        "SHUTDOWN_TIMEOUT",
+        "GUNICORN_GRACEFUL_TIMEOUT",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+
+
+def test_gunicorn_conf_reads_its_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_gunicorn_conf(monkeypatch)
+    assert defaults["worker_class"] == "aiohttp.GunicornUVLoopWebWorker"  # uvloop is installed
+    assert defaults["bind"] == ["127.0.0.1:8080"]
+    assert defaults["workers"] == len(os.sched_getaffinity(0))
+    assert defaults["chdir"] == str(ROOT)
+    assert defaults["graceful_timeout"] > 30  # SHUTDOWN_TIMEOUT's default
+    assert "%{" not in str(defaults["access_log_format"])  # no request header is logged
+
+    configured = load_gunicorn_conf(
+        monkeypatch,
+        GUNICORN_BIND="unix:/run/tg-bot/gunicorn.sock",
+        WEB_CONCURRENCY="3",
+        SHUTDOWN_TIMEOUT="50",
+    )
+    assert configured["bind"] == ["unix:/run/tg-bot/gunicorn.sock"]
+    assert configured["workers"] == 3
+    assert configured["graceful_timeout"] > 50
+
+
+async def test_gunicorn_refuses_invalid_configuration_with_exit_2_before_any_worker(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    master: Program = gunicorn(
+        gunicorn_env({"APP_ENV": "production", "ENV_FILE": str(env_file), "BOT_TOKEN": "1:x"})
+    )
+    await master.start()
+    try:
+        assert await master.wait(timeout=30) == 2
+    finally:
+        await master.stop()
+    assert "WEBHOOK_SECRET is required" in master.output
+    assert "Booting worker" not in master.output
+
+
+async def test_gunicorn_refuses_a_graceful_timeout_shorter_than_the_drain(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    values = {
+        "APP_ENV": "production",
+        "ENV_FILE": str(env_file),
+        "BOT_TOKEN": "1:x",
+        "WEBHOOK_BASE_URL": "https://bot.example.com",
+        "WEBHOOK_SECRET": "s" * 32,
+        "GUNICORN_GRACEFUL_TIMEOUT": "10",
+        "SHUTDOWN_TIMEOUT": "30",
+    }
+    master = gunicorn(gunicorn_env(values))
+    await master.start()
+    try:
+        assert await master.wait(timeout=30) == 2
+    finally:
+        await master.stop()
+    assert "graceful_timeout (10 s) must be longer than SHUTDOWN_TIMEOUT" in master.output
+
+
+def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
+    lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()]
+    assert "FROM python:3.11-slim" in lines
+    assert 'RUN pip install ".[prod]"' in lines
+    user = [line for line in lines if line.startswith("USER ")]
+    assert user == ["USER tgbot"]
+    assert lines.index("USER tgbot") < next(i for i, x in enumerate(lines) if x.startswith("CMD"))
+    assert lines[-1] == (
+        'CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "bot.webhook.app:gunicorn_app"]'
+    )
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    assert ".env.*" in ignored and ".env" in ignored
+
+
+def test_compose_runs_production_under_gunicorn_and_one_poller_in_the_dev_profile() -> None:
+    yaml = pytest.importorskip("yaml", reason="PyYAML reads the compose file")
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    bot, dev = compose["services"]["bot"], compose["services"]["bot-dev"]
+    assert bot["env_file"] == "../.env.production" and "profiles" not in bot
+    assert bot["ports"] == ["127.0.0.1:8080:8080"]
+    assert "command" not in bot  # the image's CMD: gunicorn
+    assert dev["profiles"] == ["dev"]
+    assert dev["command"] == ["python", "run.py"]
+    assert dev["environment"]["BOT_MODE"] == "polling"
+    assert "replicas" not in str(dev)  # one poller per token

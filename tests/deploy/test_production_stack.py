@@ -1,0 +1,71 @@
+"""End to end with the real programs: emulator -> HTTPS -> nginx -> gunicorn (2 workers)."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from tests.deploy.conftest import SECRET, WEBHOOK_PATH, Stack
+
+
+async def test_updates_reach_handlers_through_nginx_and_gunicorn_and_a_wrong_secret_gets_401(
+    stack: Stack,
+) -> None:
+    tg, token = stack.tg, stack.token
+    master = await stack.start_gunicorn()
+
+    # Registered once, by the master, before the workers started.
+    assert stack.set_webhook_ok_calls() == 1
+    assert tg.webhook(token).url == stack.webhook_url
+    for chat_id in range(801, 807):
+        tg.send_text(token, f"hello {chat_id}", chat_id=chat_id)
+    tg.send_command(token, "/start", chat_id=807)
+    for chat_id in range(801, 807):
+        replies = await tg.wait_bot_messages(token, chat_id, 1)
+        assert [m["text"] for m in replies] == [f"hello {chat_id}"]
+    assert (await tg.wait_bot_messages(token, 807, 1))[0]["text"].startswith("Hello")
+    deliveries = await tg.wait_deliveries(token, 7)
+    assert [d.status for d in deliveries] == [200] * 7, master.output
+
+    assert SECRET not in master.output and token not in master.output
+    assert SECRET not in stack.nginx.access_log()
+    assert f"POST {WEBHOOK_PATH}" in stack.nginx.access_log()
+
+    # A wrong secret (someone else's request, or a secret changed without a new setWebhook):
+    # 401 through nginx, shown by getWebhookInfo.
+    right = tg.webhook(token)
+    tg.set_webhook_directly(
+        token, right.url, secret_token="not-the-secret", allowed_updates=right.allowed_updates
+    )
+    tg.send_text(token, "knock knock", chat_id=811)
+    await tg.wait_until(lambda: tg.webhook(token).last_error_message is not None)
+
+    error = tg.webhook(token).last_error_message
+    assert error == "Wrong response from the webhook: 401 Unauthorized"
+    assert tg.bot_messages(token, 811) == []
+    assert "wrong secret header" in master.output and "not-the-secret" not in master.output
+    # With the right secret again, Telegram's retry is handled: nothing was lost.
+    tg.set_webhook_directly(
+        token, right.url, secret_token=SECRET, allowed_updates=right.allowed_updates
+    )
+    assert [m["text"] for m in await tg.wait_bot_messages(token, 811, 1)] == ["knock knock"]
+
+
+async def test_nginx_passes_only_post_on_the_webhook_path(stack: Stack) -> None:
+    https = f"https://127.0.0.1:{stack.nginx.https_port}"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with aiohttp.ClientSession() as http:
+
+        async def status(method: str, url: str, data: bytes = b"{}") -> int:
+            async with http.request(
+                method, url, data=data, headers=headers, ssl=stack.client_ssl, allow_redirects=False
+            ) as response:
+                return response.status
+
+        assert await status("GET", https + WEBHOOK_PATH) == 404
+        assert await status("PUT", https + WEBHOOK_PATH) == 404
+        assert await status("GET", https + "/healthz") == 404  # the app's probes stay internal
+        assert await status("POST", https + "/other") == 404
+        assert await status("POST", https + WEBHOOK_PATH) == 502  # proxied (gunicorn is down)
+        assert await status("POST", https + WEBHOOK_PATH, b"x" * (2 * 1024 * 1024)) == 413
+        http_url = f"http://127.0.0.1:{stack.nginx.http_port}{WEBHOOK_PATH}"
+        assert await status("POST", http_url) == 301  # plain HTTP is redirected to HTTPS
