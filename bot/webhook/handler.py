@@ -17,8 +17,8 @@ only then is it answered 200. So:
 Status codes: 200 handled (also when a handler raised: the exception is logged, and a poison
 update must not block its chat with redeliveries for a day) or a duplicate; 400 not JSON or not
 an Update; 401 missing or wrong secret; 403 not from Telegram's networks (when the allowlist is
-on); 413 body too large; 503 overloaded or shutting down. Bad input gets one WARNING line
-without secret values, and never reaches the dispatcher.
+on); 413 body too large; 503 overloaded or shutting down; 405 (from aiohttp) for another
+method. Bad input gets one WARNING line without secret values and never reaches the dispatcher.
 
 Shutdown (`drain`): new updates get 503, in-flight ones get SHUTDOWN_TIMEOUT seconds to finish,
 the rest are cancelled without an answer (so Telegram redelivers them) and their ids logged.
@@ -36,6 +36,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
@@ -122,6 +123,8 @@ class WebhookHandler:
             body = await request.read()  # client_max_size enforces the limit on chunked bodies
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(request, 413, "body over the limit")
+        except (OSError, HttpProcessingError) as exc:  # the client left, or broke the encoding
+            return self._refuse(request, 400, f"body not received ({type(exc).__name__})")
         try:
             update = Update.model_validate_json(body, context=self._validation_context)
         except ValidationError as exc:

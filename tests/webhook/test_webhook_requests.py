@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -153,4 +154,24 @@ async def test_health_readiness_and_every_other_path(start_app: StartApp) -> Non
     assert (await running.post({}, path="/telegram")).status == 404
     assert (await running.get("/telegram/webhook/extra")).status == 404
     assert (await running.get(running.settings.webhook_path)).status == 405
+    assert running.reached_dispatcher == []
+
+
+async def test_client_leaving_mid_body_is_one_warning_not_an_error(
+    start_app: StartApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = await start_app()
+    _, writer = await asyncio.open_connection("127.0.0.1", running.port)
+    writer.write(
+        f"POST {running.settings.webhook_path} HTTP/1.1\r\nHost: x\r\n"
+        f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Length: 1000\r\n\r\n"
+        '{"update_id": 1'.encode()
+    )
+    await writer.drain()
+    writer.close()
+
+    async with asyncio.timeout(5):
+        while "body not received" not in caplog.text:
+            await asyncio.sleep(0)  # the server notices the closed connection in this loop
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert running.reached_dispatcher == []
