@@ -88,7 +88,7 @@ def run_ingest(
     results = []
     for round_number in range(1, args.rounds + 1):
         for name in args.apps:
-            if name == "template" and not TEMPLATE_APP.is_file():
+            if name.startswith("template") and not TEMPLATE_APP.is_file():
                 progress("skipping template: bot/webhook/app.py does not exist yet")
                 continue
             port = free_port()
