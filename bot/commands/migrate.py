@@ -55,7 +55,7 @@ async def probe_readyz(url: str) -> tuple[bool, str]:
     if status == 404:
         return False, (
             f"GET {url} -> 404: the proxy does not pass /readyz to the app (nginx: add "
-            "`location = /readyz { proxy_pass http://tgbot_app; }`)"
+            "`location = /readyz { proxy_pass http://tgbot_app; }` as deploy/nginx/bot.conf does)"
         )
     return False, f"GET {url} -> {status} in {elapsed}: not the webhook app's answer"
 

@@ -29,6 +29,12 @@ async def test_updates_reach_handlers_through_nginx_and_gunicorn_and_a_wrong_sec
     assert SECRET not in master.output and token not in master.output
     assert SECRET not in stack.nginx.access_log()
     assert f"POST {WEBHOOK_PATH}" in stack.nginx.access_log()
+    # The readiness probe `python -m bot migrate` uses is reachable at the public URL.
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"https://127.0.0.1:{stack.nginx.https_port}/readyz", ssl=stack.client_ssl) as r,
+    ):
+        assert r.status == 200
 
     # A wrong secret (someone else's request, or a secret changed without a new setWebhook):
     # 401 through nginx, shown by getWebhookInfo.
@@ -50,7 +56,7 @@ async def test_updates_reach_handlers_through_nginx_and_gunicorn_and_a_wrong_sec
     assert [m["text"] for m in await tg.wait_bot_messages(token, 811, 1)] == ["knock knock"]
 
 
-async def test_nginx_passes_only_post_on_the_webhook_path(stack: Stack) -> None:
+async def test_nginx_passes_only_post_on_the_webhook_path_and_get_readyz(stack: Stack) -> None:
     https = f"https://127.0.0.1:{stack.nginx.https_port}"
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     async with aiohttp.ClientSession() as http:
@@ -63,7 +69,9 @@ async def test_nginx_passes_only_post_on_the_webhook_path(stack: Stack) -> None:
 
         assert await status("GET", https + WEBHOOK_PATH) == 404
         assert await status("PUT", https + WEBHOOK_PATH) == 404
-        assert await status("GET", https + "/healthz") == 404  # the app's probes stay internal
+        assert await status("GET", https + "/healthz") == 404  # liveness stays internal
+        assert await status("POST", https + "/readyz") == 404
+        assert await status("GET", https + "/readyz") == 502  # proxied (gunicorn is down)
         assert await status("POST", https + "/other") == 404
         assert await status("POST", https + WEBHOOK_PATH) == 502  # proxied (gunicorn is down)
         assert await status("POST", https + WEBHOOK_PATH, b"x" * (2 * 1024 * 1024)) == 413
