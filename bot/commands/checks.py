@@ -112,7 +112,8 @@ def check_env_permissions(ctx: DoctorContext) -> Check:
             "skipped",
             "not checked on Windows (file access there is set by ACLs, not mode bits)",
         )
-    mode = stat.S_IMODE(path.stat().st_mode)
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
     fix = f"chmod 600 {path}"
     if mode & stat.S_IROTH:
         return Check(
@@ -121,6 +122,15 @@ def check_env_permissions(ctx: DoctorContext) -> Check:
             "problem",
             f"{path} is readable by every user of this machine (mode {mode:o})",
             fix=fix,
+            details={"mode": f"{mode:o}"},
+        )
+    if mode & stat.S_IRGRP and info.st_uid == 0:
+        # The deploy guide's layout: root owns it, the bot's group may only read it.
+        return Check(
+            "env_permissions",
+            title,
+            "ok",
+            f"owned by root, readable by its group only (mode {mode:o})",
             details={"mode": f"{mode:o}"},
         )
     if mode & stat.S_IRGRP:

@@ -105,6 +105,21 @@ async def test_doctor_finds_a_world_readable_env_production(
     assert as_json.check("same_token")["status"] == "ok"
 
 
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() != 0, reason="needs a root-owned file (run as root)"
+)
+async def test_doctor_accepts_the_deploy_guides_root_owned_group_readable_env_production(
+    cli: Cli, project: Path, local_env: dict[str, str], production_env: dict[str, str]
+) -> None:
+    path = write_env(project, "production", {**production_env, "BOT_TOKEN": "42:other-bot"})
+    os.chmod(path, 0o640)
+
+    _, as_json = await doctor(cli)
+
+    assert as_json.check("env_permissions")["status"] == "ok"
+    assert "readable by its group only (mode 640)" in as_json.check("env_permissions")["summary"]
+
+
 async def test_doctor_names_an_unreachable_bot_api_and_the_failing_step(
     cli: Cli, project: Path, polling_env: dict[str, str]
 ) -> None:
