@@ -7,6 +7,7 @@ This module does not import aiogram, so a bad configuration is reported in well 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -281,6 +282,14 @@ def _build(r: _Reader, env_file: Path | None) -> Settings | None:
         if proxies_raw is not None
         else defaults.trusted_proxies
     )
+    for entry in trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(
+                f"TRUSTED_PROXIES entry {entry!r} is not an IP address or network: use "
+                "addresses or CIDR networks separated by commas, e.g. 127.0.0.1,::1."
+            )
     log_level = r.choice("LOG_LEVEL", "info", tuple(level.lower() for level in LOG_LEVELS))
 
     settings = Settings(

@@ -150,6 +150,9 @@ def test_webhook_mode_requires_its_url_and_secret(tmp_path: Path) -> None:
         ("LOG_LEVEL", "LOUD"),
         ("DROP_PENDING_UPDATES", "maybe"),
         ("REDIS_URL", "http://localhost:6379"),
+        ("TRUSTED_PROXIES", "127.0.0.1,nginx"),
+        ("WEBHOOK_MAX_CONNECTIONS", "500"),
+        ("WEBHOOK_IP_ALLOWLIST", "sometimes"),
     ],
 )
 def test_every_key_is_typed_and_a_bad_value_names_the_key(
