@@ -186,6 +186,7 @@ def main() -> None:
     args = parser.parse_args()
 
     app = build_app(args.name, args.api_url, args.secret, args.host, args.port)
+    loop: asyncio.AbstractEventLoop
     if args.loop == "uvloop":
         import uvloop
 

@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,8 @@ class InstantSession(BaseSession):
         response = self.check_response(bot, method, status_code=200, content=self._content)
         return response.result  # type: ignore[return-value]
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError("the benchmark's handlers download nothing")
 
     async def close(self) -> None:
         return None
