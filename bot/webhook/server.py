@@ -8,9 +8,7 @@ when ready, and on SIGTERM / Ctrl+C drains like a gunicorn worker, then exits 0.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 
 from aiohttp import web
@@ -18,6 +16,7 @@ from aiohttp import web
 from bot.config import ConfigError
 from bot.exit_codes import ExitCode
 from bot.settings import Settings
+from bot.stop_signals import stop_signals
 from bot.webhook.app import BOT_KEY, DISPATCHER_KEY, create_app, freeze_startup_objects
 from bot.webhook.registration import register_for_deploy
 
@@ -83,17 +82,7 @@ async def _serve(settings: Settings) -> int:
 
 
 async def _wait_for_stop_signal() -> None:
+    # The same signal handling as polling, so that Ctrl+C on Windows drains updates too.
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    try:
-        for sig in signals:
-            loop.add_signal_handler(sig, stop.set)
-    except NotImplementedError:  # Windows: Ctrl+C arrives as KeyboardInterrupt instead
-        pass
-    try:
+    with stop_signals(stop.set):
         await stop.wait()
-    finally:
-        for sig in signals:
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
