@@ -10,8 +10,6 @@
   with this project's handlers.
 - `aiogram-quiet`: the same without its two log lines per update (aiogram's "Update id=...
   is handled" and aiohttp's access log), to show what logging alone costs.
-- `template-inline-filters`: an experiment, the template's app with its cheap sync filters run
-  inline instead of in aiogram's thread pool (see run_cheap_sync_filters_inline).
 - `bare`: aiohttp that parses the JSON body and answers 200: the ceiling for a Python app.
 
 Every app runs on the same event loop (uvloop unless `--loop asyncio`) and prints
@@ -29,12 +27,11 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_NAMES = ("template", "aiogram", "aiogram-quiet", "bare", "template-inline-filters")
+APP_NAMES = ("template", "aiogram", "aiogram-quiet", "bare")
 WEBHOOK_PATH = "/telegram/webhook"
 READY_LINE = "bench-app: {name} listening on http://{host}:{port}"
 # Any well-formed token works against the stub Bot API; it is never sent anywhere else.
@@ -98,37 +95,7 @@ def template_environment(api_url: str, secret: str, host: str, port: int) -> dic
     }
 
 
-def run_cheap_sync_filters_inline(dispatcher: Any) -> int:
-    """Experiment (not the template's code): aiogram runs every sync filter in a thread
-    (`asyncio.to_thread`); run the pure, microsecond ones (`F.text` magic filters and State
-    objects used as filters) inline instead. Returns how many filters were changed."""
-    from aiogram.fsm.state import State
-    from magic_filter import MagicFilter
-
-    changed = 0
-    for router in dispatcher.chain_tail:
-        for observer in router.observers.values():
-            for handler in observer.handlers:
-                for flt in handler.filters or ():
-                    cheap = isinstance(flt.magic, MagicFilter) or isinstance(flt.callback, State)
-                    if flt.awaitable or not cheap:
-                        continue
-                    flt.callback = _as_coroutine_function(flt.callback)
-                    flt.awaitable = True
-                    changed += 1
-    return changed
-
-
-def _as_coroutine_function(callback: Callable[..., Any]) -> Callable[..., Any]:
-    async def inline(*args: Any, **kwargs: Any) -> Any:
-        return callback(*args, **kwargs)
-
-    return inline
-
-
-def template_app(
-    api_url: str, secret: str, host: str, port: int, inline_filters: bool = False
-) -> web.Application:
+def template_app(api_url: str, secret: str, host: str, port: int) -> web.Application:
     """The template's production app as `gunicorn_app` builds it, configured through the
     template's own settings loader."""
     from bot.config import load_settings
@@ -145,13 +112,7 @@ def template_app(
         overrides=template_environment(api_url, secret, host, port),
     )
     setup_logging(settings)
-    dispatcher = None
-    if inline_filters:
-        from bot.factory import create_dispatcher
-
-        dispatcher = create_dispatcher(settings)
-        run_cheap_sync_filters_inline(dispatcher)
-    app = create_app(settings, dispatcher=dispatcher)
+    app = create_app(settings)
     # What gunicorn_app and `python run.py` do once started: freeze the start-up objects.
     app.on_startup.append(freeze_startup_objects)
     return app
@@ -167,7 +128,6 @@ def build_app(name: str, api_url: str, secret: str, host: str, port: int) -> web
     """The named app, ready for web.run_app."""
     builders: dict[str, Callable[[], web.Application]] = {
         "template": lambda: template_app(api_url, secret, host, port),
-        "template-inline-filters": lambda: template_app(api_url, secret, host, port, True),
         "aiogram": lambda: aiogram_app(api_url, secret),
         "aiogram-quiet": lambda: aiogram_app(api_url, secret, quiet=True),
         "bare": bare_app,

@@ -13,6 +13,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 
 from bot.config import Settings
+from bot.inline_filters import run_pure_filters_inline
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -46,8 +47,10 @@ def load_routers(settings: Settings) -> list[Router]:
 
 
 def create_dispatcher(settings: Settings) -> Dispatcher:
-    """A Dispatcher with the FSM storage and every handlers router included."""
+    """A Dispatcher with the FSM storage and every handlers router included; cheap sync
+    filters run inline (see bot.inline_filters)."""
     storage, isolation = create_storage(settings)
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
     dispatcher.include_routers(*load_routers(settings))
+    run_pure_filters_inline(dispatcher)
     return dispatcher
