@@ -6,7 +6,8 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
 
     GUNICORN_BIND              where to listen: unix:/run/tg-bot/gunicorn.sock, or 127.0.0.1:8080
                                (the default); nginx proxies to it. Never a public address.
-    WEB_CONCURRENCY            worker processes (default: one per CPU core)
+    WEB_CONCURRENCY            worker processes (default: one per CPU core with REDIS_URL set,
+                               else 1, because FSM state in memory is not shared by workers)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
     GUNICORN_ACCESS_LOG        "-" for an access log on stderr (default off: nginx logs requests)
     APP_ENV, ENV_FILE          which env file the bot reads (.env.production by default)
@@ -34,7 +35,11 @@ else:
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8080")]
 # Only nginx on this machine may write to the socket.
 umask = 0o007
-workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)) or 1)
+# FSM state (the step a conversation is at) lives in a worker's memory unless REDIS_URL shares
+# it: with several workers and no Redis, a user's next message may reach a worker that does not
+# know the conversation. So the default is one worker without Redis, one per core with it.
+_redis = bool(os.environ.get("REDIS_URL"))
+workers = int(os.environ.get("WEB_CONCURRENCY") or (len(os.sched_getaffinity(0)) if _redis else 1))
 chdir = str(PROJECT_ROOT)  # the project's `bot` and `handlers` packages are imported from here
 
 # A stopping worker drains: in-flight updates get SHUTDOWN_TIMEOUT seconds, then the bot
@@ -56,6 +61,13 @@ proc_name = "tg-bot"
 
 def on_starting(server: object) -> None:
     """Register the webhook once per start of the master (not per worker, not on reload)."""
+    if workers > 1 and not _redis:
+        print(
+            f"Warning: {workers} workers without REDIS_URL: each keeps its own FSM state, so a "
+            "conversation can lose its step when a message reaches another worker. Set "
+            "REDIS_URL, or WEB_CONCURRENCY=1.",
+            file=sys.stderr,
+        )
     env = {**os.environ, "GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}
     try:
         result = subprocess.run(

@@ -100,6 +100,7 @@ def load_gunicorn_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str,
         "WEB_CONCURRENCY",
         "SHUTDOWN_TIMEOUT",
         "GUNICORN_GRACEFUL_TIMEOUT",
+        "REDIS_URL",
     ):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
@@ -111,7 +112,10 @@ def test_gunicorn_conf_reads_its_environment(monkeypatch: pytest.MonkeyPatch) ->
     defaults = load_gunicorn_conf(monkeypatch)
     assert defaults["worker_class"] == "aiohttp.GunicornUVLoopWebWorker"  # uvloop is installed
     assert defaults["bind"] == ["127.0.0.1:8080"]
-    assert defaults["workers"] == len(os.sched_getaffinity(0))
+    # FSM state in memory is per worker: one worker unless Redis shares it.
+    assert defaults["workers"] == 1
+    with_redis = load_gunicorn_conf(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0")
+    assert with_redis["workers"] == len(os.sched_getaffinity(0))
     assert defaults["chdir"] == str(ROOT)
     assert defaults["graceful_timeout"] > 30  # SHUTDOWN_TIMEOUT's default
     assert "%{" not in str(defaults["access_log_format"])  # no request header is logged
