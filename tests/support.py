@@ -1,13 +1,14 @@
-"""Helpers shared by the tests: a real bot process to start, watch and stop."""
+"""Helpers shared by the tests: real programs (the bot, gunicorn, nginx) to start, watch, stop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.config import KNOWN_KEYS
@@ -29,30 +30,27 @@ def write_env_file(path: Path, values: Mapping[str, object]) -> Path:
     return path
 
 
-class BotProcess:
-    """`python run.py ...` as a subprocess, with its stderr collected line by line."""
+class Program:
+    """A subprocess in its own session, its stdout and stderr collected line by line."""
 
-    def __init__(self, *args: str, env: Mapping[str, str] | None = None) -> None:
-        self.args = args
-        # The bot's own variables are dropped from the inherited environment: a developer's
-        # exported BOT_TOKEN must not override the test's env file.
-        inherited = {k: v for k, v in os.environ.items() if k not in KNOWN_KEYS}
-        self.env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path = ROOT) -> None:
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.cwd = cwd
         self.lines: list[str] = []
         self.proc: asyncio.subprocess.Process | None = None
         self._changed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self) -> BotProcess:
+    async def start(self) -> Program:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "run.py"),
-            *self.args,
-            cwd=ROOT,
+            *self.argv,
+            cwd=self.cwd,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its workers can be killed as a group if it hangs
         )
         self._reader = asyncio.create_task(self._read())
         return self
@@ -68,21 +66,28 @@ class BotProcess:
     def output(self) -> str:
         return "\n".join(self.lines)
 
-    async def wait_for_line(self, needle: str, timeout: float = 30.0) -> str:
-        """The first output line containing `needle`; fails if the process exits first."""
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def count(self, needle: str) -> int:
+        return sum(needle in line for line in self.lines)
+
+    async def wait_for_lines(self, needle: str, count: int = 1, timeout: float = 60.0) -> None:
+        """Until `count` output lines contain `needle`; fails if the program exits first."""
         async with asyncio.timeout(timeout):
-            while True:
-                for line in self.lines:
-                    if needle in line:
-                        return line
-                assert self.proc is not None
+            while self.count(needle) < count:
                 if self._reader is not None and self._reader.done():
-                    raise AssertionError(f"process exited before {needle!r}:\n{self.output}")
+                    raise AssertionError(f"{self.argv[0]} exited before {needle!r}:\n{self.output}")
                 self._changed.clear()
                 await self._changed.wait()
 
+    def send_signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
     async def wait(self, timeout: float = 60.0) -> int:
-        """Wait for the exit code (output fully read)."""
         assert self.proc is not None
         async with asyncio.timeout(timeout):
             code = await self.proc.wait()
@@ -90,19 +95,34 @@ class BotProcess:
                 await self._reader
         return code
 
-    def send_signal(self, sig: int = signal.SIGTERM) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-
-    async def stop(self) -> None:
-        """Make sure the process is gone (SIGKILL if it does not stop on SIGTERM)."""
-        if self.proc is None or self.proc.returncode is not None:
+    async def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Make sure it and its children are gone (SIGKILL to the group if it does not stop)."""
+        if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # leftover children, if any
+        await self.proc.wait()
         if self._reader is not None:
             await self._reader
+
+
+class BotProcess(Program):
+    """`python run.py ...` as a subprocess, with its output collected line by line."""
+
+    def __init__(self, *args: str, env: Mapping[str, str] | None = None) -> None:
+        # The bot's own variables are dropped from the inherited environment: a developer's
+        # exported BOT_TOKEN must not override the test's env file.
+        inherited = {k: v for k, v in os.environ.items() if k not in KNOWN_KEYS}
+        super().__init__(
+            [sys.executable, str(ROOT / "run.py"), *args],
+            {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+
+    async def wait_for_line(self, needle: str, timeout: float = 30.0) -> str:
+        """The first output line containing `needle`; fails if the process exits first."""
+        await self.wait_for_lines(needle, 1, timeout)
+        return next(line for line in self.lines if needle in line)

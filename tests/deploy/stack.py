@@ -8,7 +8,6 @@ paths), gunicorn started with the shipped deploy/gunicorn.conf.py on a unix sock
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -17,13 +16,13 @@ import ssl
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from bot.config import KNOWN_KEYS
-from tests.support import ROOT, free_port
+from tests.support import ROOT, Program, free_port
 
 DEPLOY = ROOT / "deploy"
 SERVER_NAME = "tgbot.test"
@@ -88,86 +87,6 @@ def ipv6_loopback() -> bool:
         return True
     except OSError:
         return False
-
-
-class Program:
-    """A subprocess in its own session, its stdout and stderr collected line by line."""
-
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: Path = ROOT) -> None:
-        self.argv = list(argv)
-        self.env = dict(env)
-        self.cwd = cwd
-        self.lines: list[str] = []
-        self.proc: asyncio.subprocess.Process | None = None
-        self._changed = asyncio.Event()
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> Program:
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its workers can be killed as a group if it hangs
-        )
-        self._reader = asyncio.create_task(self._read())
-        return self
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-            self._changed.set()
-        self._changed.set()
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def count(self, needle: str) -> int:
-        return sum(needle in line for line in self.lines)
-
-    async def wait_for_lines(self, needle: str, count: int = 1, timeout: float = 60.0) -> None:
-        """Until `count` output lines contain `needle`; fails if the program exits first."""
-        async with asyncio.timeout(timeout):
-            while self.count(needle) < count:
-                if self._reader is not None and self._reader.done():
-                    raise AssertionError(f"{self.argv[0]} exited before {needle!r}:\n{self.output}")
-                self._changed.clear()
-                await self._changed.wait()
-
-    def send_signal(self, sig: int) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-
-    async def wait(self, timeout: float = 60.0) -> int:
-        assert self.proc is not None
-        async with asyncio.timeout(timeout):
-            code = await self.proc.wait()
-            if self._reader is not None:
-                await self._reader
-        return code
-
-    async def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Make sure it and its children are gone (SIGKILL to the group if it does not stop)."""
-        if self.proc is None:
-            return
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.proc.wait(), 30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # leftover children, if any
-        await self.proc.wait()
-        if self._reader is not None:
-            await self._reader
 
 
 async def port_accepts(host: str, port: int, timeout: float = 10.0) -> None:
