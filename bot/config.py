@@ -127,8 +127,8 @@ KNOWN_KEYS = (
 
 
 def _known(environ: Mapping[str, str]) -> dict[str, str]:
-    # Only our keys: an unrelated variable such as LOG_LEVEL of another tool is still ours,
-    # but PATH and friends must not end up in the values dictionary.
+    # Only the bot's own keys are read from the process environment; PATH and the rest of it
+    # have no business in the settings.
     return {key: environ[key] for key in KNOWN_KEYS if key in environ}
 
 

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any, Literal, TextIO
 
+from bot.exit_codes import ExitCode
+
 Status = Literal["ok", "warning", "problem", "skipped"]
 
 _MARKS: dict[Status, str] = {
@@ -28,10 +30,10 @@ class CommandExit(IntEnum):
     0-3 mean what they mean for `python run.py`; 6 and 7 are the commands' own.
     """
 
-    OK = 0  # all is well (or already done)
-    ERROR = 1  # unexpected error: a bug, read the traceback
-    CONFIG = 2  # invalid configuration or usage
-    LOCKED = 3  # migrate: a local poller holds the polling lock
+    OK = ExitCode.OK  # all is well (or already done)
+    ERROR = ExitCode.ERROR  # unexpected error: a bug, read the traceback
+    CONFIG = ExitCode.CONFIG  # invalid configuration or usage
+    LOCKED = ExitCode.LOCKED  # migrate: a local poller holds the polling lock
     WARNINGS = 6  # doctor: no problem, but warnings worth reading
     ATTENTION = 7  # doctor found a problem, or the command could not do its job safely
 

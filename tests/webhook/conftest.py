@@ -26,15 +26,6 @@ SECRET = "test-secret_" + "x" * 20
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    """The shared emulator fixture without the 1 s pause between real setWebhook changes."""
-    async with Emulator(
-        retry_first_delay=0.05, retry_max_delay=0.5, webhook_timeout=10.0, webhook_change_interval=0
-    ) as tg:
-        yield tg
-
-
-@pytest.fixture
 def settings(emulator: Emulator, token: str, tmp_path: Path) -> Settings:
     """Webhook-mode settings talking to the emulator."""
     return Settings(
