@@ -98,17 +98,17 @@ def template_environment(api_url: str, secret: str, host: str, port: int) -> dic
 def template_app(api_url: str, secret: str, host: str, port: int) -> web.Application:
     """The template's production app as `gunicorn_app` builds it, configured through the
     template's own settings loader."""
-    from bot.config import load_settings
     from bot.logs import setup_logging
+    from bot.settings import load_settings
     from bot.webhook.app import create_app, freeze_startup_objects
 
-    # An empty env file and environ={}: a developer's own .env.production or exported
+    # An empty env file and environment=False: a developer's own .env.production or exported
     # variables must not change what is measured.
     empty_env_file = Path(tempfile.mkdtemp(prefix="bench-env-")) / ".env.bench"
     empty_env_file.touch()
     settings = load_settings(
         env_file=empty_env_file,
-        environ={},
+        environment=False,
         overrides=template_environment(api_url, secret, host, port),
     )
     setup_logging(settings)

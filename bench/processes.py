@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.config import KNOWN_KEYS
+from bot.settings import env_names
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -26,7 +26,7 @@ def _is_deployment_variable(name: str) -> bool:
     # The bot's and gunicorn's own settings: a developer's exported BOT_TOKEN, REDIS_URL or
     # WEB_CONCURRENCY must not change what is measured.
     return (
-        name in KNOWN_KEYS
+        name in env_names()
         or name in ("ENV_FILE", "WEB_CONCURRENCY")
         or name.startswith("GUNICORN_")
     )

@@ -86,13 +86,13 @@ async def per_call_us(call: Callable[[int], Awaitable[object]], count: int) -> f
 
 async def stage_costs(api_url: str, count: int) -> list[tuple[str, float]]:
     from bench.apps import template_environment
-    from bot.config import load_settings
     from bot.factory import create_dispatcher
     from bot.logs import RedactingFormatter
+    from bot.settings import load_settings
     from bot.webhook.dedup import MemoryDeduplicator
 
     settings = load_settings(
-        env_file=_empty_env_file(), environ={},
+        env_file=_empty_env_file(), environment=False,
         overrides=template_environment(api_url, SECRET, "127.0.0.1", 8080),
     )  # fmt: skip
     bodies = [update_body(i) for i in range(count)] + [

@@ -7,7 +7,7 @@ import logging.handlers
 import sys
 from collections.abc import Iterable
 
-from bot.config import Settings, mask_token
+from bot.settings import Settings, mask_token
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -1,8 +1,29 @@
-"""The bot's features. Add a module with a `create_router()` and list it in get_routers()."""
+"""The bot's features: one module per feature, each with a `create_router()`.
 
-from aiogram import Router
+`get_routers()` lists the routers in the order updates try them; `setup(dispatcher)` (optional)
+adds middlewares, startup and shutdown hooks, and objects handlers receive by name
+(`dispatcher["db"] = ...` makes a `db` argument available to every handler). Handlers also
+receive `settings` (the bot's `Settings`) that way.
+"""
 
-from handlers import echo, errors, menu, start, survey
+import logging
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand
+
+from handlers import admin, echo, errors, menu, start, survey
+
+logger = logging.getLogger(__name__)
+
+# The commands Telegram offers in the chat's menu (setMyCommands at start-up).
+COMMANDS = [
+    BotCommand(command="start", description="say hello"),
+    BotCommand(command="help", description="what this bot can do"),
+    BotCommand(command="menu", description="an inline keyboard"),
+    BotCommand(command="survey", description="a two-step conversation"),
+    BotCommand(command="cancel", description="leave the conversation"),
+]
 
 
 def get_routers() -> list[Router]:
@@ -14,7 +35,22 @@ def get_routers() -> list[Router]:
     return [
         errors.create_router(),
         start.create_router(),
+        admin.create_router(),
         menu.create_router(),
         survey.create_router(),
         echo.create_router(),
     ]
+
+
+async def publish_commands(bot: Bot) -> None:
+    """Startup hook: the command menu, set once per start (it changes nothing when equal)."""
+    try:
+        await bot.set_my_commands(COMMANDS)
+    except TelegramAPIError as exc:
+        # A menu is not worth failing the start for; the next start sets it.
+        logger.warning("Could not set the command menu (%s)", exc)
+
+
+def setup(dispatcher: Dispatcher) -> None:
+    """Called once per dispatcher, after the routers are included, in every mode."""
+    dispatcher.startup.register(publish_commands)

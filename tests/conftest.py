@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: the emulator, a made-up token, bot processes."""
+"""Fixtures shared by every suite: the emulator, a made-up token, settings, bot processes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import KNOWN_KEYS
+from bot.settings import Settings, env_names, load_settings
 from sandbox import Emulator
-from tests.support import BotProcess, write_env_file
+from tests.helpers.logs import LogWatcher, watching
+from tests.helpers.processes import BotProcess, write_env_file
 
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 
@@ -19,7 +20,7 @@ _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 @pytest.fixture(autouse=True)
 def _no_bot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's exported BOT_TOKEN or APP_ENV must not leak into in-process tests."""
-    for key in KNOWN_KEYS:
+    for key in env_names():
         monkeypatch.delenv(key, raising=False)
 
 
@@ -50,6 +51,25 @@ def polling_env(tmp_path: Path, emulator: Emulator, token: str) -> dict[str, str
         "SHUTDOWN_TIMEOUT": "10",
         "POLLING_CONFLICT_GRACE": "3",
     }
+
+
+@pytest.fixture
+def make_settings(polling_env: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
+    """Settings from `polling_env` plus overrides, as flags: no env file, no environment."""
+
+    def make(**overrides: str) -> Settings:
+        root = tmp_path / "root"
+        root.mkdir(exist_ok=True)
+        return load_settings(overrides={**polling_env, **overrides}, root=root, environment=False)
+
+    return make
+
+
+@pytest.fixture
+async def logs() -> AsyncIterator[LogWatcher]:
+    """The bot's own log records (logger `bot` and below), to read and to wait on."""
+    with watching("bot") as watcher:
+        yield watcher
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from aiogram.exceptions import TelegramAPIError
 
 from bot.commands.context import DoctorContext
 from bot.commands.network import probe
-from bot.commands.report import Check, Report
+from bot.commands.report import Check, Report, ago
 from bot.commands.telegram import (
     REQUEST_TIMEOUT,
-    ago,
+    WEBHOOK_NONE_MEANS,
     configured_allowed_updates,
     describe_api_error,
     seconds_since,
@@ -50,7 +50,7 @@ async def add_reachability(report: Report, ctx: DoctorContext) -> bool:
                 "problem",
                 f"{url} unreachable at the {failed.name.upper()} step: {failed.detail} "
                 f"({result.summary()})",
-                fix=_reachability_fix(failed.name, failed.detail, ctx.uses_official_api),
+                fix=_reachability_fix(failed.name, failed.detail, ctx.config.uses_official_api),
                 details=details,
             )
         )
@@ -133,11 +133,13 @@ async def add_webhook_checks(report: Report, bot: Bot, ctx: DoctorContext) -> No
         report.add(Check("webhook", "webhook", "problem", f"getWebhookInfo: {what}", fix=fix))
         return
     facts = webhook_facts(info)
-    report.facts.update({f"webhook {key}": value for key, value in facts.items()})
+    report.facts.update({f"webhook_{key}": value for key, value in facts.items()})
+    report.none_means.update({f"webhook_{key}": text for key, text in WEBHOOK_NONE_MEANS.items()})
     details = {"info": info.model_dump(mode="json")}
-    configured = ctx.webhook_url
-    env_flag = f" --env {ctx.app_env}"
-    if info.url and ctx.mode == "polling":
+    configured = ctx.config.webhook_url
+    mode = ctx.config.bot_mode
+    env_flag = f" --env {ctx.config.app_env}"
+    if info.url and mode == "polling":
         report.add(
             Check(
                 "webhook",
@@ -152,7 +154,7 @@ async def add_webhook_checks(report: Report, bot: Bot, ctx: DoctorContext) -> No
                 details=details,
             )
         )
-    elif not info.url and ctx.mode == "webhook":
+    elif not info.url and mode == "webhook":
         report.add(
             Check(
                 "webhook",
@@ -198,11 +200,12 @@ async def add_webhook_checks(report: Report, bot: Bot, ctx: DoctorContext) -> No
 async def _add_webhook_settings_check(
     report: Report, allowed: list[str] | None, max_connections: int | None, ctx: DoctorContext
 ) -> None:
-    if ctx.settings is None:
+    settings = ctx.settings
+    if settings is None:
         return
     differences = []
     try:
-        wanted = await configured_allowed_updates(ctx.settings)
+        wanted = await configured_allowed_updates(settings)
     except ImportError as exc:
         report.add(
             Check(
@@ -210,17 +213,17 @@ async def _add_webhook_settings_check(
                 "webhook settings",
                 "warning",
                 f"cannot load the handlers to compare allowed updates: {exc}",
-                fix=f"check HANDLERS_MODULE ({ctx.settings.handlers_module})",
+                fix=f"check HANDLERS_MODULE ({settings.handlers_module})",
             )
         )
         return
     # Compared as ensure_webhook() compares them, so a warning here means `webhook set` acts.
     if sorted(allowed or []) != sorted(wanted):
         differences.append(f"allowed updates are {allowed}, the handlers use {wanted}")
-    if max_connections is not None and max_connections != ctx.settings.webhook_max_connections:
+    if max_connections is not None and max_connections != settings.webhook_max_connections:
         differences.append(
             f"max connections is {max_connections}, "
-            f"WEBHOOK_MAX_CONNECTIONS={ctx.settings.webhook_max_connections}"
+            f"WEBHOOK_MAX_CONNECTIONS={settings.webhook_max_connections}"
         )
     if differences:
         report.add(
@@ -229,7 +232,7 @@ async def _add_webhook_settings_check(
                 "webhook settings",
                 "warning",
                 "; ".join(differences),
-                fix=f"python -m bot webhook set --env {ctx.app_env}",
+                fix=f"python -m bot webhook set --env {settings.app_env}",
             )
         )
     else:

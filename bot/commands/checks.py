@@ -11,21 +11,19 @@ import stat
 import sys
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
 from bot.commands.context import DoctorContext
 from bot.commands.report import Check
-from bot.config import SECRET_RE, TELEGRAM_WEBHOOK_PORTS
-from bot.settings import mask_token
+from bot.settings import mask_token, read_settings
+from bot.settings.rules import KEYGEN_COMMAND, telegram_refusal
 
 RECOMMENDED_SECRET_LENGTH = 32
-KEYGEN_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 def check_config(ctx: DoctorContext) -> list[Check]:
     """The configuration loads; otherwise one problem per configuration mistake."""
     if ctx.settings is not None:
-        source = str(ctx.env_file) if ctx.env_file_exists else "the process environment"
+        found = ctx.read.env_file_found
+        source = str(ctx.read.env_file) if found else "the process environment"
         return [Check("config", "configuration", "ok", f"loads from {source}")]
     return [
         Check(
@@ -35,26 +33,27 @@ def check_config(ctx: DoctorContext) -> list[Check]:
             problem,
             fix="correct it in the env file; `python run.py` refuses to start until then",
         )
-        for problem in ctx.config_problems
+        for problem in ctx.read.problems
     ]
 
 
 def check_environment(ctx: DoctorContext) -> Check:
     """Which env file is read, and which environment and mode it selects."""
-    where = str(ctx.env_file) if ctx.env_file_exists else f"{ctx.env_file} (absent)"
+    read, config = ctx.read, ctx.config
+    where = str(read.env_file) if read.env_file_found else f"{read.env_file} (absent)"
     token = mask_token(ctx.token) if ctx.token else "no usable token"
-    summary = f"{where}: APP_ENV={ctx.app_env}, BOT_MODE={ctx.mode}, bot {token}"
+    summary = f"{where}: APP_ENV={config.app_env}, BOT_MODE={config.bot_mode}, bot {token}"
     return Check(
         "environment",
         "environment",
         "ok",
         summary,
         details={
-            "env_file": str(ctx.env_file),
-            "env_file_exists": ctx.env_file_exists,
-            "app_env": ctx.app_env,
-            "mode": ctx.mode,
-            "bot": token,
+            "env_file": str(read.env_file),
+            "env_file_exists": read.env_file_found,
+            "app_env": config.app_env,
+            "mode": config.bot_mode,
+            "bot_id": ctx.bot_id,
         },
     )
 
@@ -67,10 +66,9 @@ def check_same_token(ctx: DoctorContext) -> Check:
         path = ctx.root / name
         if not path.is_file():
             continue
-        try:
-            tokens[name] = (dotenv_values(path).get("BOT_TOKEN") or "").strip() or None
-        except (OSError, UnicodeDecodeError) as exc:
-            return Check("same_token", title, "skipped", f"cannot read {path}: {exc}")
+        # The files alone: a BOT_TOKEN exported in this shell would make both look the same.
+        token = read_settings(env_file=path, root=ctx.root, environment=False).partial.bot_token
+        tokens[name] = token.get_secret_value() if token is not None else None
     local, production = tokens.get(".env.local"), tokens.get(".env.production")
     if local is None or production is None:
         present = ", ".join(f"{n} has bot {mask_token(t or '')}" for n, t in tokens.items())
@@ -148,9 +146,18 @@ def check_env_permissions(ctx: DoctorContext) -> Check:
 def check_webhook_url(ctx: DoctorContext) -> Check:
     """A webhook URL Telegram accepts: https, on port 443, 80, 88 or 8443."""
     title = "webhook URL"
-    url = ctx.webhook_url
+    config = ctx.config
+    url = config.webhook_url
+    if not ctx.usable("webhook_base_url"):
+        return Check(
+            "webhook_url",
+            title,
+            "problem",
+            "WEBHOOK_BASE_URL is not a usable URL",
+            fix="see the configuration line above",
+        )
     if url is None:
-        if ctx.mode == "webhook":
+        if config.bot_mode == "webhook":
             return Check(
                 "webhook_url",
                 title,
@@ -159,32 +166,23 @@ def check_webhook_url(ctx: DoctorContext) -> Check:
                 fix="set WEBHOOK_BASE_URL to the public https URL, e.g. https://bot.example.com",
             )
         return Check("webhook_url", title, "skipped", "polling: no webhook URL configured")
-    parts = urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return Check("webhook_url", title, "problem", f"{url} has an invalid port")
-    refused = []
-    if parts.scheme != "https":
-        refused.append("is not https")
-    if port not in TELEGRAM_WEBHOOK_PORTS:
-        refused.append(f"uses port {port}")
-    if not refused:
-        return Check("webhook_url", title, "ok", f"{url}: https on port {port}")
-    why = " and ".join(refused)
-    if not ctx.uses_official_api:
+    refusal = telegram_refusal(config.webhook_base_url or url)
+    if refusal is None:
+        parts = urlsplit(url)
+        return Check("webhook_url", title, "ok", f"{url}: https on port {parts.port or 443}")
+    if not config.uses_official_api:
         return Check(
             "webhook_url",
             title,
             "ok",
-            f"{url} {why}: fine for the custom Bot API server {ctx.api_url}, "
-            "but api.telegram.org would refuse it",
+            f"{url}: fine for the custom Bot API server {config.telegram_api_url}, but "
+            f"api.telegram.org would refuse it ({refusal})",
         )
     return Check(
         "webhook_url",
         title,
         "problem",
-        f"{url} {why}: Telegram only delivers to https on ports 443, 80, 88 or 8443",
+        refusal,
         fix="serve it through nginx with a certificate (certbot) on 443 and set WEBHOOK_BASE_URL "
         "to https://your.domain",
     )
@@ -193,24 +191,24 @@ def check_webhook_url(ctx: DoctorContext) -> Check:
 def check_webhook_secret(ctx: DoctorContext) -> Check:
     """The webhook secret: present, valid, and long enough not to be guessed."""
     title = "webhook secret"
-    secret = ctx.webhook_secret
-    if ctx.mode != "webhook":
+    if ctx.config.bot_mode != "webhook":
         return Check("webhook_secret", title, "skipped", "polling: no webhook secret needed")
     fix = f"generate one with {KEYGEN_COMMAND} and set WEBHOOK_SECRET"
+    if not ctx.usable("webhook_secret"):
+        return Check(
+            "webhook_secret",
+            title,
+            "problem",
+            "WEBHOOK_SECRET has characters Telegram refuses (allowed: A-Z a-z 0-9 _ -)",
+            fix=fix,
+        )
+    secret = ctx.webhook_secret
     if secret is None:
         return Check(
             "webhook_secret",
             title,
             "problem",
             "WEBHOOK_SECRET is missing: anyone who finds the URL can post fake updates",
-            fix=fix,
-        )
-    if not SECRET_RE.match(secret):
-        return Check(
-            "webhook_secret",
-            title,
-            "problem",
-            "WEBHOOK_SECRET has characters Telegram refuses (allowed: A-Z a-z 0-9 _ -)",
             fix=fix,
         )
     if len(secret) < RECOMMENDED_SECRET_LENGTH:

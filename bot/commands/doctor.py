@@ -3,19 +3,13 @@ checked in one go, each reported as ok / warning / problem with its fix.
 
 It never changes anything: it reads files, the polling lock and the process list, and calls
 only getMe and getWebhookInfo. A configuration that does not load still gets every check that
-can run without it.
+can run without the broken values.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Mapping
-from pathlib import Path
 
-from pydantic import SecretStr
-
-from bot.cli import settings_from_args
 from bot.commands.api_checks import add_reachability, add_token_check, add_webhook_checks
 from bot.commands.checks import (
     check_config,
@@ -25,37 +19,21 @@ from bot.commands.checks import (
     check_webhook_secret,
     check_webhook_url,
 )
-from bot.commands.context import DoctorContext, raw_values
+from bot.commands.context import DoctorContext
 from bot.commands.instances import check_lock, check_processes
 from bot.commands.report import Check, Report
 from bot.commands.telegram import open_bot
-from bot.config import ConfigError, resolve_env_file
-from bot.settings import Settings, mask_token
+from bot.settings import mask_token
 
 
-def build_context(
-    args: argparse.Namespace, root: Path, environ: Mapping[str, str] | None = None
-) -> DoctorContext:
-    """Load the settings for the command line, keeping the raw values if they do not load."""
-    environ = os.environ if environ is None else environ
-    env_file, _ = resolve_env_file(args.env, args.env_file, environ, root)
-    flags = {"APP_ENV": args.env} if args.env else {}
-    values = raw_values(env_file, environ, flags)
-    try:
-        settings: Settings | None = settings_from_args(args, root=root)
-        problems: list[str] = []
-    except ConfigError as exc:
-        settings, problems = None, exc.problems
-    return DoctorContext(root, env_file, env_file.is_file(), values, settings, problems)
-
-
-async def doctor(args: argparse.Namespace, root: Path) -> Report:
+async def doctor(args: argparse.Namespace) -> Report:
     """Run every check for the environment named on the command line."""
-    ctx = build_context(args, root)
+    ctx = DoctorContext.from_args(args)
+    config = ctx.config
     token = mask_token(ctx.token) if ctx.token else "(no usable token)"
     report = Report(
         "doctor",
-        f"Doctor for bot {token}, {ctx.app_env} environment, {ctx.mode} mode "
+        f"Doctor for bot {token}, {config.app_env} environment, {config.bot_mode} mode "
         "(read-only: nothing is changed)",
     )
     for check in check_config(ctx):
@@ -63,11 +41,8 @@ async def doctor(args: argparse.Namespace, root: Path) -> Report:
     report.add(check_environment(ctx))
 
     reachable = await add_reachability(report, ctx)
-    if reachable and ctx.token is not None and ctx.api_url is not None:
-        api_settings = ctx.settings or Settings(
-            bot_token=SecretStr(ctx.token), telegram_api_url=ctx.api_url
-        )
-        async with open_bot(api_settings) as bot:
+    if reachable and ctx.token is not None:
+        async with open_bot(config) as bot:
             if await add_token_check(report, bot):
                 await add_webhook_checks(report, bot, ctx)
     else:

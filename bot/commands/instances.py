@@ -3,12 +3,10 @@ the processes whose command lines run this project's bot."""
 
 from __future__ import annotations
 
-import socket
-
 from bot.commands.context import DoctorContext
 from bot.commands.processes import find_bot_processes, pid_alive
 from bot.commands.report import Check
-from bot.lock import LockHolder, read_lock_holder
+from bot.polling.lock import LockHolder, read_lock_holder
 
 
 def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
@@ -17,15 +15,15 @@ def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
     if ctx.bot_id is None:
         return Check("lock", title, "skipped", "no usable BOT_TOKEN, so no lock to look at"), None
     try:
-        holder = read_lock_holder(ctx.lock_dir, ctx.bot_id)
+        holder = read_lock_holder(ctx.config.lock_dir, ctx.bot_id)
     except OSError as exc:
         return (
             Check(
                 "lock",
                 title,
                 "warning",
-                f"cannot read the lock in {ctx.lock_dir}: {exc.strerror or exc}",
-                fix=f"check the permissions of LOCK_DIR ({ctx.lock_dir})",
+                f"cannot read the lock in {ctx.config.lock_dir}: {exc.strerror or exc}",
+                fix=f"check the permissions of LOCK_DIR ({ctx.config.lock_dir})",
             ),
             None,
         )
@@ -42,7 +40,7 @@ def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
         f"if you did not expect it, stop it: Ctrl+C in its terminal, `kill {holder.pid}`, "
         "or stop the service or container that runs it"
     )
-    if holder.host != socket.gethostname():
+    if not holder.on_this_host:
         details["alive"] = None
         return (
             Check(
@@ -58,7 +56,7 @@ def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
         )
     alive = pid_alive(holder.pid)
     details["alive"] = alive
-    if alive is False:
+    if not alive:
         return (
             Check(
                 "lock",
@@ -66,13 +64,13 @@ def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
                 "problem",
                 f"{held}, but no process {holder.pid} runs here: a container or another "
                 "PID namespace sharing LOCK_DIR holds it",
-                fix=f"find the container that mounts {ctx.lock_dir} and stop its poller",
+                fix=f"find the container that mounts {ctx.config.lock_dir} and stop its poller",
                 details=details,
             ),
             holder,
         )
-    state = "alive" if alive else "alive or not, cannot tell"
-    if ctx.mode == "webhook":
+    state = "alive"
+    if ctx.config.bot_mode == "webhook":
         return (
             Check(
                 "lock",
@@ -107,7 +105,7 @@ def check_processes(ctx: DoctorContext, holder: LockHolder | None) -> Check:
         )
     expected = {holder.pid} if holder is not None else set()
     gunicorn = {p.pid for p in found if "gunicorn" in " ".join(p.args[:2])}
-    if ctx.mode == "webhook":
+    if ctx.config.bot_mode == "webhook":
         expected |= gunicorn  # the webhook app: a master and its workers
     others = [p for p in found if p.pid not in expected]
     listing = [{"pid": p.pid, "command": p.command} for p in found]

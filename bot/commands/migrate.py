@@ -7,22 +7,27 @@ hands none out twice. Both are idempotent: a second run finds the work done and 
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import aiohttp
 
 from bot.commands.network import classify_error
-from bot.commands.report import Check, CommandExit, Report
+from bot.commands.report import Check, Report
+from bot.commands.runner import settings_from_args
 from bot.commands.telegram import (
     REQUEST_TIMEOUT,
+    WEBHOOK_NONE_MEANS,
     configured_allowed_updates,
     open_bot,
     webhook_facts,
 )
-from bot.commands.webhook import read_webhook_info, refused_for_config, webhook_config_problems
-from bot.lock import read_lock_holder
+from bot.commands.webhook import COMMAND_RETRY, read_webhook_info, webhook_settings
+from bot.exit_codes import ExitCode
+from bot.polling.lock import read_lock_holder
+from bot.runtime.retry import call_with_retry
 from bot.settings import Settings
-from bot.webhook.registration import call_with_retry_after, ensure_webhook
+from bot.webhook.registration import ensure_webhook
 
 PROBE_TIMEOUT = 10.0
 
@@ -60,14 +65,15 @@ async def probe_readyz(url: str) -> tuple[bool, str]:
     return False, f"GET {url} -> {status} in {elapsed}: not the webhook app's answer"
 
 
-async def migrate(settings: Settings, skip_probe: bool = False) -> Report:
+async def migrate(args: argparse.Namespace) -> Report:
     """Switch the bot from polling to this environment's webhook, keeping pending updates."""
     command = "migrate"
-    if problems := webhook_config_problems(settings, command):
-        return refused_for_config(command, problems)
+    settings = webhook_settings(args, command)
+    if isinstance(settings, Report):
+        return settings
     url = settings.webhook_url
     env_flag = f"--env {settings.app_env}"
-    report = Report(command, "")
+    report = Report(command, "", none_means=WEBHOOK_NONE_MEANS)
 
     holder = read_lock_holder(settings.lock_dir, settings.bot_id)
     if holder is not None:
@@ -83,11 +89,11 @@ async def migrate(settings: Settings, skip_probe: bool = False) -> Report:
                 details={"pid": holder.pid, "host": holder.host, "command": holder.command},
             )
         )
-        report.exit_code = CommandExit.LOCKED
+        report.exit_code = ExitCode.LOCKED
         return report
     report.add(Check("lock", "local poller", "ok", "none: the polling lock is free"))
 
-    if skip_probe:
+    if args.skip_probe:
         report.add(Check("probe", "webhook endpoint", "skipped", "--skip-probe given"))
     else:
         ready, what = await probe_readyz(readyz_url(settings))
@@ -103,7 +109,7 @@ async def migrate(settings: Settings, skip_probe: bool = False) -> Report:
                     "nginx and the certificate; or pass --skip-probe if you know better",
                 )
             )
-            report.exit_code = CommandExit.ATTENTION
+            report.exit_code = ExitCode.ATTENTION
             return report
         report.add(Check("probe", "webhook endpoint", "ok", what))
 
@@ -133,7 +139,7 @@ async def migrate(settings: Settings, skip_probe: bool = False) -> Report:
                 "this token): python -m bot doctor " + env_flag,
             )
         )
-        report.exit_code = CommandExit.ATTENTION
+        report.exit_code = ExitCode.ATTENTION
         return report
     report.add(
         Check(
@@ -161,9 +167,10 @@ async def migrate(settings: Settings, skip_probe: bool = False) -> Report:
     return report
 
 
-async def rollback(settings: Settings) -> Report:
+async def rollback(args: argparse.Namespace) -> Report:
     """Switch the bot back to polling: delete the webhook, keeping the pending updates."""
     command = "rollback"
+    settings = settings_from_args(args)
     polling_cmd = f"python run.py --env {settings.app_env} --mode polling"
     next_steps = [
         "Stop and disable the webhook app: it receives nothing now, and each time it starts it "
@@ -181,15 +188,23 @@ async def rollback(settings: Settings) -> Report:
                 "pending update(s) wait for a poller.",
                 facts=webhook_facts(before),
                 next_steps=next_steps,
+                none_means=WEBHOOK_NONE_MEANS,
             )
             report.add(Check("delete", "webhook", "ok", "already deleted: nothing to do"))
             return report
-        await call_with_retry_after(
+        await call_with_retry(
             lambda: bot.delete_webhook(drop_pending_updates=False, request_timeout=REQUEST_TIMEOUT),
             "deleteWebhook",
+            COMMAND_RETRY,
         )
         after = await read_webhook_info(bot)
-    report = Report(command, "", facts=webhook_facts(after), next_steps=next_steps)
+    report = Report(
+        command,
+        "",
+        facts=webhook_facts(after),
+        next_steps=next_steps,
+        none_means=WEBHOOK_NONE_MEANS,
+    )
     report.add(Check("delete", "webhook", "ok", f"deleteWebhook: {before.url} removed"))
     if after.url:
         report.headline = "Rollback not confirmed: a webhook is set again."
@@ -203,7 +218,7 @@ async def rollback(settings: Settings) -> Report:
                 "server on this token): stop it, then run rollback again",
             )
         )
-        report.exit_code = CommandExit.ATTENTION
+        report.exit_code = ExitCode.ATTENTION
         return report
     pending = after.pending_update_count
     report.add(Check("verify", "read back", "ok", f"no webhook; {pending} pending update(s) kept"))

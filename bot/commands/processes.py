@@ -1,25 +1,21 @@
 """Which processes on this machine run this project's bot, found by their command lines.
 
-Linux reads /proc, macOS and the BSDs ask `ps`, Windows asks PowerShell (or `wmic` where
-PowerShell is missing). Listing processes is best effort: when it is not possible, the caller
-says so instead of guessing.
+psutil lists the processes on every platform; a process this user may not inspect is
+listed without its details. When no list can be had, the caller says so instead of guessing.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shlex
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 # Subcommands that manage the bot rather than run it: their processes are not bots.
 MANAGEMENT_COMMANDS = frozenset({"doctor", "webhook", "migrate", "rollback"})
 _TOKEN_LIKE = re.compile(r"\b(\d{3,20}):[A-Za-z0-9_-]{20,}")
-_LIST_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -39,12 +35,15 @@ class ProcessInfo:
 def list_processes() -> list[ProcessInfo] | None:
     """Every process this user may see, or None when the platform gives no list."""
     try:
-        if sys.platform.startswith("linux") and Path("/proc").is_dir():
-            return _from_proc()
-        if sys.platform == "win32":
-            return _from_windows()
-        return _from_ps()
-    except (OSError, subprocess.SubprocessError, ValueError):
+        return [
+            ProcessInfo(
+                process.info["pid"],
+                tuple(process.info["cmdline"] or ()),
+                Path(process.info["cwd"]) if process.info["cwd"] else None,
+            )
+            for process in psutil.process_iter(["pid", "cmdline", "cwd"])
+        ]
+    except (psutil.Error, OSError):
         return None
 
 
@@ -113,8 +112,8 @@ def _option_value(args: list[str], name: str) -> str | None:
 def _in_project(
     process: ProcessInfo, root: Path, chdir: str | None, relative: Path | None = None
 ) -> bool:
-    # Without a working directory (macOS, Windows) a relative `run.py` or `-m bot` may be
-    # this project or another copy; counting it is safer than missing a second poller.
+    # Without a working directory (another user's process) a relative `run.py` or `-m bot`
+    # may be this project or another copy; counting it is safer than missing a second poller.
     base = Path(chdir) if chdir else process.cwd
     if base is None:
         return True
@@ -123,109 +122,6 @@ def _in_project(
     return base.resolve() == root
 
 
-def _from_proc() -> list[ProcessInfo]:
-    processes = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue  # exited meanwhile, or not ours to read
-        args = tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
-        try:
-            cwd: Path | None = Path(os.readlink(entry / "cwd"))
-        except OSError:
-            cwd = None
-        processes.append(ProcessInfo(int(entry.name), args, cwd))
-    return processes
-
-
-def _from_ps() -> list[ProcessInfo]:
-    output = subprocess.run(
-        ["ps", "-A", "-ww", "-o", "pid=,args="],
-        capture_output=True,
-        text=True,
-        timeout=_LIST_TIMEOUT,
-        check=True,
-    ).stdout
-    processes = []
-    for line in output.splitlines():
-        pid, _, command = line.strip().partition(" ")
-        if pid.isdigit():
-            processes.append(ProcessInfo(int(pid), tuple(_split(command))))
-    return processes
-
-
-def _from_windows() -> list[ProcessInfo]:
-    script = (
-        "Get-CimInstance Win32_Process | Where-Object { $_.CommandLine } | "
-        "Select-Object ProcessId, CommandLine | ConvertTo-Json -Compress"
-    )
-    try:
-        output = subprocess.run(
-            ["powershell", "-NoProfile", "-NonInteractive", "-Command", script],
-            capture_output=True,
-            text=True,
-            timeout=_LIST_TIMEOUT * 3,  # PowerShell's own start-up takes seconds
-            check=True,
-        ).stdout
-        rows = json.loads(output or "[]")
-        rows = rows if isinstance(rows, list) else [rows]
-        return [
-            ProcessInfo(int(row["ProcessId"]), tuple(_split(str(row["CommandLine"]), posix=False)))
-            for row in rows
-        ]
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
-        return _from_wmic()
-
-
-def _from_wmic() -> list[ProcessInfo]:
-    output = subprocess.run(
-        ["wmic", "process", "get", "ProcessId,CommandLine", "/format:csv"],
-        capture_output=True,
-        text=True,
-        timeout=_LIST_TIMEOUT,
-        check=True,
-    ).stdout
-    processes = []
-    for line in output.splitlines():
-        # Node,CommandLine,ProcessId: the command line may itself contain commas.
-        _, _, rest = line.partition(",")
-        command, _, pid = rest.rpartition(",")
-        if pid.strip().isdigit() and command:
-            processes.append(ProcessInfo(int(pid), tuple(_split(command, posix=False))))
-    return processes
-
-
-def _split(command: str, posix: bool = True) -> list[str]:
-    try:
-        parts = shlex.split(command, posix=posix)
-    except ValueError:
-        parts = command.split()
-    return [p.strip('"') for p in parts]
-
-
-def pid_alive(pid: int) -> bool | None:
-    """Whether a process with this pid exists on this machine (None: cannot tell)."""
-    if sys.platform == "win32":
-        try:
-            output = subprocess.run(
-                ["tasklist", "/FI", f"PID eq {pid}", "/NH", "/FO", "CSV"],
-                capture_output=True,
-                text=True,
-                timeout=_LIST_TIMEOUT,
-                check=True,
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return f'"{pid}"' in output
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, it belongs to another user
-    except OSError:
-        return None
-    return True
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine."""
+    return psutil.pid_exists(pid)

@@ -1,7 +1,9 @@
 """What every operator command prints: a list of checks or steps, facts, next steps.
 
-Text for people by default, one JSON document with `--json` for scripts. The exit code is part
-of the report, so a deploy script can rely on it whatever the output format.
+Text for people by default, one JSON document with `--json` for scripts. In JSON, facts and
+details are machine values (null, numbers, booleans, ISO 8601 times) under snake_case keys;
+prose is only in `headline`, `summary`, `fix` and `next_steps`. The exit code is part of the
+report, so a deploy script can rely on it whatever the output format.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
+from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 from bot.exit_codes import ExitCode
@@ -22,20 +24,6 @@ _MARKS: dict[Status, str] = {
     "problem": "PROBLEM",
     "skipped": "skipped",
 }
-
-
-class CommandExit(IntEnum):
-    """Exit codes of the operator commands (doctor, webhook, migrate, rollback).
-
-    0-3 mean what they mean for `python run.py`; 6 and 7 are the commands' own.
-    """
-
-    OK = ExitCode.OK  # all is well (or already done)
-    ERROR = ExitCode.ERROR  # unexpected error: a bug, read the traceback
-    CONFIG = ExitCode.CONFIG  # invalid configuration or usage
-    LOCKED = ExitCode.LOCKED  # migrate: a local poller holds the polling lock
-    WARNINGS = 6  # doctor: no problem, but warnings worth reading
-    ATTENTION = 7  # doctor found a problem, or the command could not do its job safely
 
 
 @dataclass
@@ -59,7 +47,9 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     next_steps: list[str] = field(default_factory=list)
-    exit_code: int = CommandExit.OK
+    exit_code: int = ExitCode.OK
+    # How a fact whose value is null reads in the text output ("none" otherwise).
+    none_means: dict[str, str] = field(default_factory=dict)
 
     def add(self, check: Check) -> Check:
         """Append a check and return it."""
@@ -77,14 +67,15 @@ class Report:
     def exit_code_from_checks(self) -> int:
         """7 when any check is a problem, 6 when only warnings, else 0."""
         if self.count("problem"):
-            return CommandExit.ATTENTION
+            return ExitCode.ATTENTION
         if self.count("warning"):
-            return CommandExit.WARNINGS
-        return CommandExit.OK
+            return ExitCode.WARNINGS
+        return ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: everything, plus the status counts."""
         data = asdict(self)
+        del data["none_means"]
         data["exit_code"] = int(self.exit_code)
         data["counts"] = {s: self.count(s) for s in _MARKS}
         return data
@@ -94,8 +85,12 @@ def render_text(report: Report) -> str:
     """The report as people read it in a terminal."""
     lines = [report.headline]
     if report.facts:
-        width = max(len(key) for key in report.facts)
-        lines += [f"  {key:<{width}}  {_fact(value)}" for key, value in report.facts.items()]
+        labels = {key: key.replace("_", " ") for key in report.facts}
+        width = max(len(label) for label in labels.values())
+        lines += [
+            f"  {labels[key]:<{width}}  {_fact(value, report.none_means.get(key, '-'))}"
+            for key, value in report.facts.items()
+        ]
     if report.checks:
         lines.append("")
         title_width = max(len(c.title) for c in report.checks)
@@ -120,18 +115,40 @@ def emit(report: Report, as_json: bool, stream: TextIO | None = None) -> int:
     """Print the report (text or one JSON document) and return its exit code."""
     out = stream or sys.stdout
     if as_json:
-        out.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        out.write(json.dumps(report.to_dict(), indent=2, default=_json_value) + "\n")
     else:
         out.write(render_text(report) + "\n")
     return int(report.exit_code)
 
 
-def _fact(value: Any) -> str:
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _fact(value: Any, none: str) -> str:
     if value is None or value == "":
-        return "-"
+        return none
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        seconds = (datetime.now(UTC) - value).total_seconds()
+        return f"{value.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')} ({ago(seconds)})"
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) if value else "-"
     return str(value)
+
+
+def ago(seconds: float) -> str:
+    """`42 s ago`, `5 min ago`, `3 h ago`, `2 days ago`."""
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
 
 
 def _plural(count: int, word: str) -> str:

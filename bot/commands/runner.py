@@ -1,17 +1,25 @@
-"""Runs one operator command for a parsed command line and always returns a report:
-configuration mistakes and Bot API failures become readable reports, not tracebacks."""
+"""Runs one operator command and always ends in a report: configuration mistakes and Bot API
+failures become readable reports with their fix, not tracebacks.
+
+A command is an `async def command(args) -> Report` named by `module:function` in the CLI, so
+that its module (and aiogram) is imported only when that command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import asyncio
+import importlib
+from collections.abc import Awaitable, Callable
 
 from aiogram.exceptions import TelegramAPIError
 
-from bot.cli import settings_from_args
-from bot.commands.report import Check, CommandExit, Report
+from bot.commands.report import Check, Report, emit
 from bot.commands.telegram import describe_api_error
-from bot.config import ConfigError
+from bot.exit_codes import ExitCode
+from bot.settings import ConfigError, Settings, load_settings
+
+Command = Callable[[argparse.Namespace], Awaitable[Report]]
 
 
 def command_name(args: argparse.Namespace) -> str:
@@ -21,41 +29,36 @@ def command_name(args: argparse.Namespace) -> str:
     return str(args.command)
 
 
-async def run_operator_command(args: argparse.Namespace, root: Path) -> Report:
-    """The report of `doctor`, `webhook info|set|delete`, `migrate` or `rollback`."""
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The settings for the command line's --env / --env-file; ConfigError if they do not load."""
+    return load_settings(env=args.env, env_file=args.env_file, root=args.root)
+
+
+def run_command(target: str, args: argparse.Namespace) -> int:
+    """Run the command `module:function`, print its report; returns the exit code."""
+    module, _, function = target.partition(":")
+    command: Command = getattr(importlib.import_module(module), function)
+    report = asyncio.run(_reported(command, args))
+    return emit(report, args.json)
+
+
+async def _reported(command: Command, args: argparse.Namespace) -> Report:
     name = command_name(args)
-    if name == "doctor":
-        from bot.commands.doctor import doctor
-
-        return await doctor(args, root)
     try:
-        settings = settings_from_args(args, root=root)
+        return await command(args)
     except ConfigError as exc:
-        report = Report(
-            name,
-            f"{name}: the configuration does not load, nothing was changed.",
-            exit_code=CommandExit.CONFIG,
-        )
-        for problem in exc.problems:
-            report.add(Check("config", "configuration", "problem", problem))
-        return report
-
-    from bot.commands import migrate, webhook
-
-    try:
-        if name == "webhook info":
-            return await webhook.webhook_info(settings)
-        if name == "webhook set":
-            return await webhook.webhook_set(settings)
-        if name == "webhook delete":
-            return await webhook.webhook_delete(settings, args.drop_pending_updates)
-        if name == "migrate":
-            return await migrate.migrate(settings, skip_probe=args.skip_probe)
-        if name == "rollback":
-            return await migrate.rollback(settings)
+        return config_refusal(name, exc.problems, f"{name}: the configuration does not load")
     except TelegramAPIError as exc:
         what, fix = describe_api_error(exc)
-        report = Report(name, f"{name} failed: {what}.", exit_code=CommandExit.ATTENTION)
+        report = Report(name, f"{name} failed: {what}.", exit_code=ExitCode.ATTENTION)
         report.add(Check("bot_api", "Bot API", "problem", what, fix=fix))
         return report
-    raise AssertionError(f"unhandled command {name}")  # argparse accepts no other
+
+
+def config_refusal(command: str, problems: list[str], why: str | None = None) -> Report:
+    """The report of a command that cannot run with this configuration (exit 2)."""
+    headline = f"{why or command}, nothing was changed."
+    report = Report(command, headline, exit_code=ExitCode.CONFIG)
+    for problem in problems:
+        report.add(Check("config", "configuration", "problem", problem))
+    return report

@@ -62,54 +62,40 @@ def describe_api_error(exc: Exception) -> tuple[str, str]:
     return (f"{type(exc).__name__}: {exc}", "read the message above")
 
 
-def webhook_facts(info: WebhookInfo, now: datetime | None = None) -> dict[str, Any]:
-    """getWebhookInfo as an ordered mapping for reports (`-` stands for not set)."""
+# What a null fact of getWebhookInfo means, for the text output.
+WEBHOOK_NONE_MEANS = {
+    "url": "none: no webhook is set",
+    "allowed_updates": "Telegram's default (all but chat_member, message_reaction...)",
+}
+
+
+def webhook_facts(info: WebhookInfo) -> dict[str, Any]:
+    """getWebhookInfo as machine values: null for "not set", numbers, booleans, times."""
     facts: dict[str, Any] = {
-        "url": info.url or "(none: no webhook is set)",
-        "pending updates": info.pending_update_count,
-        "last error": info.last_error_message or None,
-        "last error at": _when(info.last_error_date, now),
-        "allowed updates": (
-            info.allowed_updates
-            if info.allowed_updates is not None
-            else "Telegram's default (all but chat_member, message_reaction...)"
-        ),
-        "max connections": info.max_connections,
-        "custom certificate": info.has_custom_certificate,
-        "ip address": info.ip_address,
+        "url": info.url or None,
+        "pending_update_count": info.pending_update_count,
+        "last_error_message": info.last_error_message or None,
+        "last_error_date": _as_datetime(info.last_error_date),
     }
-    if not info.url:
-        for key in ("max connections", "custom certificate", "ip address", "allowed updates"):
-            facts.pop(key)
+    if info.url:
+        facts.update(
+            allowed_updates=info.allowed_updates,
+            max_connections=info.max_connections,
+            has_custom_certificate=info.has_custom_certificate,
+            ip_address=info.ip_address,
+        )
     return facts
+
+
+def _as_datetime(moment: datetime | int | None) -> datetime | None:
+    if isinstance(moment, int):
+        return datetime.fromtimestamp(moment, tz=UTC)
+    return moment
 
 
 def seconds_since(moment: datetime | int | None, now: datetime | None = None) -> float | None:
     """How long ago `moment` was (None when unset)."""
+    moment = _as_datetime(moment)
     if moment is None:
         return None
-    if isinstance(moment, int):
-        moment = datetime.fromtimestamp(moment, tz=UTC)
-    now = now or datetime.now(UTC)
-    return (now - moment).total_seconds()
-
-
-def ago(seconds: float) -> str:
-    """`42 s ago`, `5 min ago`, `3 h ago`, `2 days ago`."""
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
-
-
-def _when(moment: datetime | int | None, now: datetime | None) -> str | None:
-    seconds = seconds_since(moment, now)
-    if moment is None or seconds is None:
-        return None
-    if isinstance(moment, int):
-        moment = datetime.fromtimestamp(moment, tz=UTC)
-    local = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-    return f"{local} ({ago(seconds)})"
+    return ((now or datetime.now(UTC)) - moment).total_seconds()

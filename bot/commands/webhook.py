@@ -7,41 +7,44 @@ changes nothing when the webhook is already right; `delete` keeps pending update
 
 from __future__ import annotations
 
+import argparse
+
 from aiogram import Bot
 from aiogram.types import WebhookInfo
 
-from bot.commands.report import Check, CommandExit, Report
+from bot.commands.report import Check, Report
+from bot.commands.runner import config_refusal, settings_from_args
 from bot.commands.telegram import (
     REQUEST_TIMEOUT,
+    WEBHOOK_NONE_MEANS,
     configured_allowed_updates,
     open_bot,
     webhook_facts,
 )
+from bot.exit_codes import ExitCode
+from bot.runtime.retry import RetryPolicy, call_with_retry
 from bot.settings import Settings
-from bot.webhook.registration import call_with_retry_after, ensure_webhook
+from bot.webhook.registration import ensure_webhook
+
+# An operator's change waits out Telegram's 429 a few times, as a deploy does.
+COMMAND_RETRY = RetryPolicy(attempts=5)
 
 
-def webhook_config_problems(settings: Settings, command: str) -> list[str]:
-    """Why this configuration cannot register a webhook (empty when it can)."""
+def webhook_settings(args: argparse.Namespace, command: str) -> Settings | Report:
+    """The settings of a command that registers this environment's webhook, or the report
+    refusing it (exit 2) when the environment polls."""
+    settings = settings_from_args(args)
+    if settings.bot_mode == "webhook":
+        return settings
     env = settings.env_file.name if settings.env_file else "the environment"
-    problems = []
-    if settings.bot_mode != "webhook":
-        problems.append(
+    return config_refusal(
+        command,
+        [
             f"{command} registers this environment's webhook, but {env} configures polling "
             "(BOT_MODE=polling): use --env production, or set BOT_MODE=webhook with "
             "WEBHOOK_BASE_URL and WEBHOOK_SECRET"
-        )
-    elif settings.webhook_url is None or settings.webhook_secret is None:
-        problems.append(f"WEBHOOK_BASE_URL and WEBHOOK_SECRET must be set in {env}")
-    return problems
-
-
-def refused_for_config(command: str, problems: list[str]) -> Report:
-    """The report of a command that cannot run with this configuration (exit 2)."""
-    report = Report(command, f"{command}: nothing was changed.", exit_code=CommandExit.CONFIG)
-    for problem in problems:
-        report.add(Check("config", "configuration", "problem", problem))
-    return report
+        ],
+    )
 
 
 async def read_webhook_info(bot: Bot) -> WebhookInfo:
@@ -49,24 +52,29 @@ async def read_webhook_info(bot: Bot) -> WebhookInfo:
     return await bot.get_webhook_info(request_timeout=REQUEST_TIMEOUT)
 
 
-async def webhook_info(settings: Settings) -> Report:
+async def webhook_info(args: argparse.Namespace) -> Report:
     """What getWebhookInfo says, and whether it matches this configuration."""
+    settings = settings_from_args(args)
     async with open_bot(settings) as bot:
         info = await read_webhook_info(bot)
     report = Report(
-        "webhook info", f"Webhook of bot {settings.masked_token}:", facts=webhook_facts(info)
+        "webhook info",
+        f"Webhook of bot {settings.masked_token}:",
+        facts=webhook_facts(info),
+        none_means={**WEBHOOK_NONE_MEANS, "configured_url": f"none: {settings.bot_mode} mode"},
     )
     configured = settings.webhook_url if settings.bot_mode == "webhook" else None
-    report.facts["configured"] = configured or f"(none: {settings.bot_mode} mode)"
-    report.facts["matches configuration"] = (info.url or None) == configured
+    report.facts["configured_url"] = configured
+    report.facts["matches_configuration"] = (info.url or None) == configured
     return report
 
 
-async def webhook_set(settings: Settings) -> Report:
+async def webhook_set(args: argparse.Namespace) -> Report:
     """Register the configured webhook through ensure_webhook(); no change if already right."""
     command = "webhook set"
-    if problems := webhook_config_problems(settings, command):
-        return refused_for_config(command, problems)
+    settings = webhook_settings(args, command)
+    if isinstance(settings, Report):
+        return settings
     allowed_updates = await configured_allowed_updates(settings)
     async with open_bot(settings) as bot:
         registration = await ensure_webhook(bot, settings, allowed_updates)
@@ -77,14 +85,16 @@ async def webhook_set(settings: Settings) -> Report:
     else:
         headline = f"Webhook already set to {settings.webhook_url}: nothing changed."
         summary = "already right: setWebhook was not called"
-    report = Report(command, headline, facts=webhook_facts(info))
+    report = Report(command, headline, facts=webhook_facts(info), none_means=WEBHOOK_NONE_MEANS)
     report.add(Check("register", "registration", "ok", summary))
     return report
 
 
-async def webhook_delete(settings: Settings, drop_pending_updates: bool) -> Report:
+async def webhook_delete(args: argparse.Namespace) -> Report:
     """Delete the webhook; the pending updates stay for a poller unless asked to drop them."""
     command = "webhook delete"
+    settings = settings_from_args(args)
+    drop_pending_updates: bool = args.drop_pending_updates
     async with open_bot(settings) as bot:
         before = await read_webhook_info(bot)
         pending = before.pending_update_count
@@ -93,12 +103,14 @@ async def webhook_delete(settings: Settings, drop_pending_updates: bool) -> Repo
                 command,
                 f"No webhook is set: nothing to delete. {_updates(pending)} pending.",
                 facts=webhook_facts(before),
+                none_means=WEBHOOK_NONE_MEANS,
             )
-        await call_with_retry_after(
+        await call_with_retry(
             lambda: bot.delete_webhook(
                 drop_pending_updates=drop_pending_updates, request_timeout=REQUEST_TIMEOUT
             ),
             "deleteWebhook",
+            COMMAND_RETRY,
         )
         after = await read_webhook_info(bot)
     deleted = f"Webhook {before.url} deleted" if before.url else "No webhook was set"
@@ -109,8 +121,8 @@ async def webhook_delete(settings: Settings, drop_pending_updates: bool) -> Repo
             f"{deleted}; {_updates(after.pending_update_count)} pending, kept: the next "
             "poller receives them."
         )
-    report = Report(command, headline, facts=webhook_facts(after))
-    report.facts["pending before"] = pending
+    report = Report(command, headline, facts=webhook_facts(after), none_means=WEBHOOK_NONE_MEANS)
+    report.facts["pending_before"] = pending
     if after.url:
         report.add(
             Check(
@@ -121,7 +133,7 @@ async def webhook_delete(settings: Settings, drop_pending_updates: bool) -> Repo
                 fix="another process set it again (a deploy step?); run webhook info",
             )
         )
-        report.exit_code = CommandExit.ATTENTION
+        report.exit_code = ExitCode.ATTENTION
     return report
 
 

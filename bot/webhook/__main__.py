@@ -12,8 +12,8 @@ import asyncio
 import os
 import sys
 
-from bot.config import ConfigError
 from bot.exit_codes import ExitCode
+from bot.settings import ConfigError
 from bot.webhook.config import load_webhook_settings
 
 

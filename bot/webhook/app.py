@@ -21,8 +21,9 @@ import os
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
-from bot.config import ConfigError
-from bot.settings import Settings
+from bot.factory import create_bot, create_dispatcher, lifecycle_data
+from bot.logs import setup_logging
+from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
 from bot.webhook.dedup import MemoryDeduplicator, UpdateDeduplicator
@@ -44,27 +45,18 @@ def create_app(
 ) -> web.Application:
     """The aiohttp app serving the webhook; `bot`, `dispatcher` and `deduplicator` default to
     the project's own (tests and benchmarks pass theirs). The app closes the bot's session."""
-    if settings.webhook_secret is None:
-        raise ConfigError(
-            [
-                "WEBHOOK_SECRET is required in webhook mode: generate one with "
-                'python -c "import secrets; print(secrets.token_urlsafe(32))".'
-            ]
-        )
+    secret = settings.webhook_secret_value  # ConfigError without one
     try:
         client_addresses = ClientAddressResolver(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError([str(exc)]) from None
-    if bot is None or dispatcher is None:
-        from bot.factory import create_bot, create_dispatcher
-
-        bot = bot or create_bot(settings)
-        dispatcher = dispatcher or create_dispatcher(settings)
+    bot = bot or create_bot(settings)
+    dispatcher = dispatcher or create_dispatcher(settings)
 
     handler = WebhookHandler(
         bot,
         dispatcher,
-        secret=settings.webhook_secret.get_secret_value(),
+        secret=secret,
         max_body_bytes=settings.webhook_max_body_bytes,
         max_in_flight=settings.webhook_max_in_flight,
         deduplicator=deduplicator or MemoryDeduplicator(),
@@ -81,7 +73,7 @@ def create_app(
     app.router.add_get("/readyz", readyz)
 
     async def on_startup(app: web.Application) -> None:
-        await dispatcher.emit_startup(**_workflow_data(app, bot, dispatcher))
+        await dispatcher.emit_startup(**lifecycle_data(dispatcher, bot, app=app))
         handler.started = True
 
     async def on_shutdown(app: web.Application) -> None:
@@ -89,7 +81,7 @@ def create_app(
 
     async def on_cleanup(app: web.Application) -> None:
         try:
-            await dispatcher.emit_shutdown(**_workflow_data(app, bot, dispatcher))
+            await dispatcher.emit_shutdown(**lifecycle_data(dispatcher, bot, app=app))
         finally:
             await dispatcher.fsm.close()
             await bot.session.close()
@@ -98,11 +90,6 @@ def create_app(
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app
-
-
-def _workflow_data(app: web.Application, bot: Bot, dispatcher: Dispatcher) -> dict[str, object]:
-    # What aiogram's own webhook helper passes to startup/shutdown handlers.
-    return {"app": app, "bot": bot, "bots": [bot], "dispatcher": dispatcher}
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -119,8 +106,6 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def gunicorn_app() -> web.Application:
     """gunicorn's aiohttp worker calls this once per worker process (after the fork)."""
-    from bot.logs import setup_logging
-
     settings = load_webhook_settings()
     setup_logging(settings)
     app = create_app(settings)

@@ -7,21 +7,17 @@ reported in well under a second, before anything heavy starts.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
-from bot.config import ConfigError, load_settings
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings, load_settings
 
 
-def load_webhook_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def load_webhook_settings() -> Settings:
     """The settings of the gunicorn master and workers, loaded the same way in both:
     `.env.$APP_ENV` (`production` by default) or the file named by ENV_FILE, overridden by the
     process environment (systemd's EnvironmentFile, compose's env_file). Webhook mode only."""
-    environ = os.environ if environ is None else environ
     settings = load_settings(
-        env=environ.get("APP_ENV") or "production",
-        env_file=environ.get("ENV_FILE") or None,
-        environ=environ,
+        env=os.environ.get("APP_ENV") or "production",
+        env_file=os.environ.get("ENV_FILE") or None,
     )
     if settings.bot_mode != "webhook":
         raise ConfigError(

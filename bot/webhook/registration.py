@@ -18,37 +18,30 @@ before it serves, and `python -m bot webhook set`. Workers never set or delete t
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramRetryAfter,
-    TelegramUnauthorizedError,
-)
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramUnauthorizedError
 from aiogram.types import WebhookInfo
 
-from bot.config import ConfigError
 from bot.exit_codes import ExitCode
-from bot.settings import Settings
+from bot.factory import create_bot, create_dispatcher
+from bot.runtime.api_errors import token_rejected_message
+from bot.runtime.retry import RetryPolicy, call_with_retry
+from bot.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-# 429 handling: Telegram allows one real webhook change per second and says how long to wait.
-RETRY_AFTER_ATTEMPTS = 5
-RETRY_AFTER_MAX_WAIT = 60.0
+# Telegram allows one real webhook change per second and answers 429 with how long to wait;
+# a deploy waits that out a few times, but not on an unreachable Telegram (it serves anyway).
+REGISTRATION_RETRY = RetryPolicy(attempts=5)
 DEFAULT_MAX_CONNECTIONS = 40
 
 
@@ -68,11 +61,8 @@ def state_path(settings: Settings) -> Path:
 
 def secret_fingerprint(settings: Settings) -> str:
     """HMAC-SHA256 of the webhook secret keyed with the token: comparable, not reversible."""
-    assert settings.webhook_secret is not None
     return hmac.new(
-        settings.bot_token.get_secret_value().encode(),
-        settings.webhook_secret.get_secret_value().encode(),
-        hashlib.sha256,
+        settings.token.encode(), settings.webhook_secret_value.encode(), hashlib.sha256
     ).hexdigest()
 
 
@@ -99,26 +89,6 @@ def _write_fingerprint(path: Path, url: str, fingerprint: str) -> None:
         )
 
 
-async def call_with_retry_after(call: Callable[[], Awaitable[T]], what: str) -> T:
-    """Run a Bot API call, waiting out 429 `retry_after` a bounded number of times."""
-    for attempt in range(1, RETRY_AFTER_ATTEMPTS + 1):
-        try:
-            return await call()
-        except TelegramRetryAfter as exc:
-            if attempt == RETRY_AFTER_ATTEMPTS:
-                raise
-            wait = min(float(exc.retry_after), RETRY_AFTER_MAX_WAIT)
-            logger.warning(
-                "%s: Telegram asked to retry after %s s (429); attempt %d of %d",
-                what,
-                exc.retry_after,
-                attempt,
-                RETRY_AFTER_ATTEMPTS,
-            )
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
-
-
 def _differences(
     info: WebhookInfo, url: str, allowed_updates: Sequence[str], max_connections: int
 ) -> list[str]:
@@ -139,20 +109,22 @@ async def ensure_webhook(
     *,
     drop_pending_updates: bool | None = None,
     force: bool = False,
+    retry: RetryPolicy = REGISTRATION_RETRY,
 ) -> WebhookRegistration:
     """Make Telegram's webhook match the settings; setWebhook only when something differs.
 
     `drop_pending_updates` defaults to DROP_PENDING_UPDATES; when true, setWebhook is called
-    (to drop them) even if nothing else differs. `force` calls setWebhook regardless.
+    (to drop them) even if nothing else differs. `force` calls setWebhook regardless. Each
+    call waits out Telegram's 429 as `retry` says.
     """
     url = settings.webhook_url
-    if url is None or settings.webhook_secret is None:
-        raise ConfigError(["WEBHOOK_BASE_URL and WEBHOOK_SECRET are required to set a webhook."])
-    secret = settings.webhook_secret.get_secret_value()
+    if url is None:
+        raise ConfigError(["WEBHOOK_BASE_URL is required to set a webhook."])
+    secret = settings.webhook_secret_value
     drop = settings.drop_pending_updates if drop_pending_updates is None else drop_pending_updates
     allowed = list(allowed_updates)
 
-    info = await call_with_retry_after(bot.get_webhook_info, "getWebhookInfo")
+    info = await call_with_retry(bot.get_webhook_info, "getWebhookInfo", retry)
     reasons = _differences(info, url, allowed, settings.webhook_max_connections)
     path = state_path(settings)
     fingerprint = secret_fingerprint(settings)
@@ -171,7 +143,7 @@ async def ensure_webhook(
             changed=False, info=info, description=f"Webhook already set to {url}; unchanged."
         )
 
-    await call_with_retry_after(
+    await call_with_retry(
         lambda: bot.set_webhook(
             url=url,
             secret_token=secret,
@@ -180,9 +152,10 @@ async def ensure_webhook(
             drop_pending_updates=drop,
         ),
         "setWebhook",
+        retry,
     )
     _write_fingerprint(path, url, fingerprint)
-    info = await call_with_retry_after(bot.get_webhook_info, "getWebhookInfo")
+    info = await call_with_retry(bot.get_webhook_info, "getWebhookInfo", retry)
     description = f"Webhook set to {url} ({'; '.join(reasons)})."
     return WebhookRegistration(changed=True, info=info, description=description)
 
@@ -198,11 +171,7 @@ async def register_for_deploy(
     try:
         registration = await ensure_webhook(bot, settings, allowed_updates)
     except TelegramUnauthorizedError:
-        logger.error(
-            "Telegram rejected BOT_TOKEN %s (401 Unauthorized): copy the token again from "
-            "@BotFather into the env file.",
-            settings.masked_token,
-        )
+        logger.error(token_rejected_message(settings.masked_token))
         return ExitCode.CONFIG
     except TelegramBadRequest as exc:
         logger.error(
@@ -226,9 +195,6 @@ async def register_for_deploy(
 
 async def register_once(settings: Settings) -> ExitCode:
     """Build a Bot and the dispatcher (for its update types), register, close them again."""
-    # Imported here: the module stays importable without building anything.
-    from bot.factory import create_bot, create_dispatcher
-
     bot = create_bot(settings)
     dispatcher = create_dispatcher(settings)
     try:

@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.cli import main
-from tests.support import write_env_file
-
-SECRET = "s" * 40
-
-
-@dataclass
-class CliResult:
-    """What `python run.py <command>` printed and returned."""
-
-    code: int
-    out: str
-
-    def json(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.out)
-        return data
-
-    def check(self, check_id: str) -> dict[str, Any]:
-        """One check of a --json report, by id."""
-        return next(c for c in self.json()["checks"] if c["id"] == check_id)
-
-
-Cli = Callable[..., Awaitable[CliResult]]
+from tests.helpers.cli import Cli, CliResult, write_env
+from tests.helpers.constants import SECRET
 
 
 @pytest.fixture
@@ -43,13 +18,6 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     return root
-
-
-def write_env(project: Path, name: str, values: dict[str, str], mode: int = 0o600) -> Path:
-    """Write `.env.<name>` at the project root with the given file mode."""
-    path = write_env_file(project / f".env.{name}", values)
-    os.chmod(path, mode)
-    return path
 
 
 @pytest.fixture

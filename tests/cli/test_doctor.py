@@ -9,19 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.report import CommandExit
-from bot.lock import InstanceLock
+from bot.exit_codes import ExitCode
+from bot.polling.lock import InstanceLock
 from sandbox import Emulator
-from tests.cli.conftest import Cli, CliResult, write_env
-from tests.support import free_port
-
-
-async def doctor(cli: Cli, *args: str) -> tuple[CliResult, CliResult]:
-    """The doctor's text and --json runs; both must agree on the exit code."""
-    text = await cli("doctor", *args)
-    as_json = await cli("doctor", "--json", *args)
-    assert text.code == as_json.code == as_json.json()["exit_code"], text.out
-    return text, as_json
+from tests.helpers.cli import Cli, doctor, write_env
+from tests.helpers.processes import free_port
 
 
 async def test_doctor_on_a_healthy_local_setup_exits_0_and_changes_nothing(
@@ -29,7 +21,7 @@ async def test_doctor_on_a_healthy_local_setup_exits_0_and_changes_nothing(
 ) -> None:
     text, as_json = await doctor(cli)
 
-    assert text.code == CommandExit.OK, text.out
+    assert text.code == ExitCode.OK, text.out
     assert "all checks passed" in text.out
     assert f"@sandbox_{token.split(':')[0]}_bot" in text.out
     statuses = {c["id"]: c["status"] for c in as_json.json()["checks"]}
@@ -48,7 +40,7 @@ async def test_doctor_names_a_webhook_set_while_configured_for_polling(
 
     text, as_json = await doctor(cli)
 
-    assert text.code == CommandExit.ATTENTION
+    assert text.code == ExitCode.ATTENTION
     assert "PROBLEM  webhook" in text.out
     assert "a webhook is set (https://bot.example.com/telegram/webhook)" in text.out
     assert "configured for polling" in text.out
@@ -56,7 +48,7 @@ async def test_doctor_names_a_webhook_set_while_configured_for_polling(
     check = as_json.check("webhook")
     assert check["status"] == "problem"
     assert "configured for polling" in check["summary"]
-    assert as_json.json()["facts"]["webhook pending updates"] == 1
+    assert as_json.json()["facts"]["webhook_pending_update_count"] == 1
 
 
 async def test_doctor_names_the_local_poller_holding_the_lock(
@@ -66,7 +58,7 @@ async def test_doctor_names_the_local_poller_holding_the_lock(
     with InstanceLock(Path(local_env["LOCK_DIR"]), bot_id):
         text, as_json = await doctor(cli)
 
-    assert text.code == CommandExit.WARNINGS
+    assert text.code == ExitCode.WARNINGS
     assert f"held by pid {os.getpid()} on host" in text.out
     assert "a poller of this bot is running" in text.out
     check = as_json.check("lock")
@@ -82,7 +74,7 @@ async def test_doctor_finds_the_same_token_in_both_env_files(
 
     text, as_json = await doctor(cli)
 
-    assert text.code == CommandExit.ATTENTION
+    assert text.code == ExitCode.ATTENTION
     masked = f"{token.split(':')[0]}:***"
     assert f"the same token ({masked}) is in .env.local and .env.production" in text.out
     assert as_json.check("same_token")["status"] == "problem"
@@ -98,7 +90,7 @@ async def test_doctor_finds_a_world_readable_env_production(
 
     text, as_json = await doctor(cli)
 
-    assert text.code == CommandExit.ATTENTION
+    assert text.code == ExitCode.ATTENTION
     assert f"{path} is readable by every user of this machine (mode 644)" in text.out
     assert f"chmod 600 {path}" in text.out
     assert as_json.check("env_permissions")["status"] == "problem"
@@ -128,7 +120,7 @@ async def test_doctor_names_an_unreachable_bot_api_and_the_failing_step(
 
     text, as_json = await doctor(cli)
 
-    assert text.code == CommandExit.ATTENTION
+    assert text.code == ExitCode.ATTENTION
     assert f"{closed} unreachable at the TCP step" in text.out
     assert "connection refused" in text.out
     check = as_json.check("api_reachable")
@@ -144,7 +136,7 @@ async def test_doctor_still_runs_its_checks_when_the_configuration_does_not_load
 
     text, as_json = await doctor(cli)
 
-    assert text.code == CommandExit.ATTENTION
+    assert text.code == ExitCode.ATTENTION
     problems = [c for c in as_json.json()["checks"] if c["id"] == "config"]
     assert len(problems) == 2
     assert "BOT_MODE='pollling' is not valid" in text.out
@@ -167,7 +159,7 @@ async def test_doctor_lists_another_copy_of_the_bot_running_on_this_machine(
         copy.kill()
         await copy.wait()
 
-    assert text.code == CommandExit.WARNINGS
+    assert text.code == ExitCode.WARNINGS
     assert f"pid {copy.pid}: " in text.out
     assert "1 other process run this project's bot here" in text.out
     pids = [p["pid"] for p in as_json.check("processes")["details"]["processes"]]

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.commands.report import CommandExit
-from bot.config import load_settings
-from bot.lock import InstanceLock
+from bot.exit_codes import ExitCode
+from bot.polling.lock import InstanceLock
+from bot.settings import load_settings
 from bot.webhook.app import create_app
 from sandbox import Emulator
-from tests.cli.conftest import Cli, write_env
-from tests.support import BotProcess, free_port
+from tests.helpers.cli import Cli, write_env
+from tests.helpers.processes import BotProcess, free_port
 
 CHAT = 100
 
@@ -66,14 +66,14 @@ async def test_migrate_then_rollback_loses_no_update_and_handles_none_twice(
 
     migrated = await cli("migrate", "--env", "production")
 
-    assert migrated.code == CommandExit.OK, migrated.out
+    assert migrated.code == ExitCode.OK, migrated.out
     assert "Migrated: Telegram delivers to http://127.0.0.1:" in migrated.out
     assert "the 3 update(s) waiting at the switch go to it" in migrated.out
     assert "Stop and disable the old polling service" in migrated.out
     await emulator.wait_bot_messages(token, CHAT, 3)
 
     again = await cli("migrate", "--env", "production")
-    assert again.code == CommandExit.OK, again.out
+    assert again.code == ExitCode.OK, again.out
     assert "Already migrated" in again.out
     assert len(emulator.api_calls(token, "setWebhook")) == 1
     assert not emulator.api_calls(token, "getUpdates")
@@ -85,11 +85,11 @@ async def test_migrate_then_rollback_loses_no_update_and_handles_none_twice(
 
     rolled_back = await cli("rollback", "--env", "production")
 
-    assert rolled_back.code == CommandExit.OK, rolled_back.out
+    assert rolled_back.code == ExitCode.OK, rolled_back.out
     assert "Rolled back: the webhook is deleted and 2 pending update(s) wait" in rolled_back.out
     assert "python run.py --env production --mode polling" in rolled_back.out
     again = await cli("rollback", "--env", "production", "--json")
-    assert again.code == CommandExit.OK
+    assert again.code == ExitCode.OK
     assert again.json()["headline"].startswith("Already rolled back")
     assert len(emulator.api_calls(token, "deleteWebhook")) == 1
 
@@ -121,7 +121,7 @@ async def test_migrate_refuses_while_a_local_poller_holds_the_lock_and_names_it(
         text = await cli("migrate", "--env", "production")
         as_json = await cli("migrate", "--env", "production", "--json")
 
-    assert text.code == as_json.code == CommandExit.LOCKED
+    assert text.code == as_json.code == ExitCode.LOCKED
     assert "Migration refused: a poller of this bot runs on this machine." in text.out
     assert f"held by pid {os.getpid()} on host" in text.out
     assert as_json.json()["checks"][0]["details"]["pid"] == os.getpid()
@@ -136,11 +136,11 @@ async def test_migrate_does_nothing_when_the_webhook_endpoint_does_not_answer(
 
     result = await cli("migrate", "--env", "production")
 
-    assert result.code == CommandExit.ATTENTION
+    assert result.code == ExitCode.ATTENTION
     assert f"GET {closed}/readyz: connection refused" in result.out
     assert "--skip-probe" in result.out
     assert emulator.api_calls(token, "setWebhook") == []
 
     skipped = await cli("migrate", "--env", "production", "--skip-probe")
-    assert skipped.code == CommandExit.OK, skipped.out
+    assert skipped.code == ExitCode.OK, skipped.out
     assert emulator.webhook(token).url == closed + "/telegram/webhook"

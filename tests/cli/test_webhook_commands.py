@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.commands.report import CommandExit
+from bot.exit_codes import ExitCode
 from sandbox import Emulator
-from tests.cli.conftest import Cli, write_env
+from tests.helpers.cli import Cli, write_env
 
 ELSEWHERE = "http://127.0.0.1:9/telegram/webhook"
 
@@ -21,7 +21,7 @@ async def test_webhook_delete_keeps_pending_updates_unless_asked_to_drop_them(
 
     kept = await cli("webhook", "delete")
 
-    assert kept.code == CommandExit.OK, kept.out
+    assert kept.code == ExitCode.OK, kept.out
     assert f"Webhook {ELSEWHERE} deleted; 2 updates pending, kept" in kept.out
     assert emulator.webhook(token).url == ""
     assert len(emulator.pending_updates(token)) == 2
@@ -31,13 +31,13 @@ async def test_webhook_delete_keeps_pending_updates_unless_asked_to_drop_them(
     )
 
     again = await cli("webhook", "delete")
-    assert again.code == CommandExit.OK
+    assert again.code == ExitCode.OK
     assert "No webhook is set: nothing to delete. 2 updates pending." in again.out
 
     emulator.set_webhook_directly(token, ELSEWHERE)
     dropped = await cli("webhook", "delete", "--drop-pending-updates", "--json")
 
-    assert dropped.code == CommandExit.OK
+    assert dropped.code == ExitCode.OK
     assert "2 updates dropped" in dropped.json()["headline"]
     assert emulator.pending_updates(token) == []
 
@@ -55,7 +55,7 @@ async def test_webhook_set_twice_makes_one_setwebhook_call(
     first = await cli("webhook", "set", "--env", "production")
     second = await cli("webhook", "set", "--env", "production")
 
-    assert first.code == second.code == CommandExit.OK, first.out + second.out
+    assert first.code == second.code == ExitCode.OK, first.out + second.out
     assert f"Webhook set to {url}." in first.out
     assert f"Webhook already set to {url}: nothing changed." in second.out
     assert len(emulator.api_calls(token, "setWebhook")) == 1
@@ -63,9 +63,9 @@ async def test_webhook_set_twice_makes_one_setwebhook_call(
     assert emulator.webhook(token).secret_token == production_env["WEBHOOK_SECRET"]
 
     info = await cli("webhook", "info", "--env", "production", "--json")
-    assert info.code == CommandExit.OK
+    assert info.code == ExitCode.OK
     assert info.json()["facts"]["url"] == url
-    assert info.json()["facts"]["matches configuration"] is True
+    assert info.json()["facts"]["matches_configuration"] is True
 
 
 async def test_webhook_set_refuses_an_environment_configured_for_polling(
@@ -73,6 +73,6 @@ async def test_webhook_set_refuses_an_environment_configured_for_polling(
 ) -> None:
     result = await cli("webhook", "set")
 
-    assert result.code == CommandExit.CONFIG
+    assert result.code == ExitCode.CONFIG
     assert "configures polling (BOT_MODE=polling)" in result.out
     assert emulator.api_calls(token, "setWebhook") == []

@@ -3,54 +3,22 @@
 from __future__ import annotations
 
 import shutil
-import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from sandbox import Emulator
-from tests.deploy.stack import (
-    WORKER_READY,
+from tests.helpers.constants import DEPLOY_WEBHOOK_PATH, SECRET
+from tests.helpers.stack import (
+    WORKERS,
     Nginx,
-    Program,
+    Stack,
     find_nginx,
-    gunicorn,
     gunicorn_env,
     make_certificate,
     short_socket_dir,
 )
-
-SECRET = "deploy-test_secret-" + "z" * 24
-WEBHOOK_PATH = "/tg/hook-test"
-WORKERS = 2
-
-
-@dataclass
-class Stack:
-    """A running emulator and nginx; gunicorn masters are started by the test."""
-
-    tg: Emulator
-    token: str
-    nginx: Nginx
-    env: dict[str, str]
-    client_ssl: ssl.SSLContext
-    masters: list[Program] = field(default_factory=list)
-
-    @property
-    def webhook_url(self) -> str:
-        return f"https://127.0.0.1:{self.nginx.https_port}{WEBHOOK_PATH}"
-
-    async def start_gunicorn(self) -> Program:
-        """The shipped gunicorn configuration with 2 workers; returns once both are ready."""
-        master = await gunicorn(self.env).start()
-        self.masters.append(master)
-        await master.wait_for_lines(WORKER_READY, WORKERS, timeout=90)
-        return master
-
-    def set_webhook_ok_calls(self) -> int:
-        return sum(call.ok for call in self.tg.api_calls(self.token, "setWebhook"))
 
 
 @pytest.fixture
@@ -58,7 +26,9 @@ async def stack(tmp_path: Path, token: str) -> AsyncIterator[Stack]:
     find_nginx()
     cert_dir, client_ssl = make_certificate(tmp_path / "certs")
     socket_dir = short_socket_dir()
-    nginx = Nginx(tmp_path / "nginx", f"unix:{socket_dir}/gunicorn.sock", WEBHOOK_PATH, cert_dir)
+    nginx = Nginx(
+        tmp_path / "nginx", f"unix:{socket_dir}/gunicorn.sock", DEPLOY_WEBHOOK_PATH, cert_dir
+    )
     checked = nginx.check()
     assert checked.returncode == 0, checked.stderr
     env_file = tmp_path / "empty.env"  # keeps a developer's own .env.production out
@@ -74,7 +44,7 @@ async def stack(tmp_path: Path, token: str) -> AsyncIterator[Stack]:
                 "ENV_FILE": str(env_file),
                 "TELEGRAM_API_URL": tg.base_url,
                 "WEBHOOK_BASE_URL": f"https://127.0.0.1:{nginx.https_port}",
-                "WEBHOOK_PATH": WEBHOOK_PATH,
+                "WEBHOOK_PATH": DEPLOY_WEBHOOK_PATH,
                 "WEBHOOK_SECRET": SECRET,
                 "LOCK_DIR": str(tmp_path / "state"),
                 "SHUTDOWN_TIMEOUT": "10",

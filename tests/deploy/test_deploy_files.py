@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.stack import DEPLOY, Nginx, Program, gunicorn, gunicorn_env, render
-from tests.support import ROOT
+from tests.helpers.processes import ROOT
+from tests.helpers.stack import DEPLOY, Nginx, Program, gunicorn, gunicorn_env, render
 
 
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:
@@ -44,7 +44,7 @@ def test_render_fills_production_defaults_and_refuses_missing_or_unknown_values(
 def test_shipped_nginx_site_passes_nginx_t_and_keeps_the_secret_header_out_of_logs(
     tmp_path: Path,
 ) -> None:
-    from tests.deploy.stack import make_certificate
+    from tests.helpers.stack import make_certificate
 
     cert_dir, _ = make_certificate(tmp_path / "certs")
     nginx = Nginx(tmp_path / "nginx", "127.0.0.1:8080", "/telegram/webhook", cert_dir)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import signal
 
-from tests.deploy.conftest import WORKERS, Stack
-from tests.deploy.stack import WORKER_READY
+from tests.helpers.stack import WORKER_READY, WORKERS, Stack
 
 BATCH = 10
 CHATS = 5

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.deploy.conftest import SECRET, WEBHOOK_PATH, Stack
+from tests.helpers.constants import DEPLOY_WEBHOOK_PATH as WEBHOOK_PATH
+from tests.helpers.constants import SECRET
+from tests.helpers.stack import Stack
 
 
 async def test_updates_reach_handlers_through_nginx_and_gunicorn_and_a_wrong_secret_gets_401(

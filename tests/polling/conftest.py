@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Dispatcher
 
-from bot.config import load_settings
 from bot.factory import create_bot, create_dispatcher
-from bot.polling_runner import PollingRunner
+from bot.polling.runner import PollingRunner
 from bot.settings import Settings
 from sandbox import Emulator
-from tests.polling.runner_helpers import RunningBot
-
-
-@pytest.fixture
-def make_settings(polling_env: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
-    """Settings from `polling_env` plus overrides (no env file: the root is an empty folder)."""
-
-    def make(**overrides: str) -> Settings:
-        root = tmp_path / "root"
-        root.mkdir(exist_ok=True)
-        return load_settings(environ={**polling_env, **overrides}, root=root)
-
-    return make
-
-
-@pytest.fixture
-def bot_logs(caplog: pytest.LogCaptureFixture) -> Callable[..., list[str]]:
-    """The bot's own log lines at or above a level (INFO by default)."""
-    caplog.set_level(logging.INFO, logger="bot.polling")
-
-    def lines(level: int = logging.INFO) -> list[str]:
-        return [
-            r.getMessage()
-            for r in caplog.records
-            if r.name.startswith("bot.polling") and r.levelno >= level
-        ]
-
-    return lines
+from tests.helpers.polling import RunningBot
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.exit_codes import ExitCode
-from bot.lock import read_lock_holder
+from bot.polling.lock import read_lock_holder
 from bot.settings import Settings
 from sandbox import Emulator
-from tests.polling.runner_helpers import RunningBot
-from tests.support import ROOT, BotProcess
+from tests.helpers.polling import RunningBot
+from tests.helpers.processes import ROOT, BotProcess
 
 StartBot = Callable[..., Awaitable[BotProcess]]
 
@@ -92,8 +92,9 @@ async def test_second_instance_exits_3_naming_the_first_which_keeps_answering(
 HOLDER = """
 import sys, time
 from pathlib import Path
-from bot.lock import InstanceLock
-InstanceLock(Path(sys.argv[1]), int(sys.argv[2])).acquire()
+from bot.polling.lock import InstanceLock
+lock = InstanceLock(Path(sys.argv[1]), int(sys.argv[2]))
+lock.acquire()
 print("locked", flush=True)
 time.sleep(600)
 """

@@ -16,12 +16,12 @@ from aiogram.types import Message
 from bot.exit_codes import ExitCode
 from bot.settings import Settings
 from sandbox import Emulator
-from tests.polling.runner_helpers import CountingBackoff, RunningBot
-from tests.support import free_port
+from tests.helpers.logs import LogWatcher
+from tests.helpers.polling import FAST_BACKOFF, RunningBot
+from tests.helpers.processes import free_port
 
 StartRunner = Callable[..., Awaitable[RunningBot]]
 MakeSettings = Callable[..., Settings]
-BotLogs = Callable[..., list[str]]
 
 
 def texts(emulator: Emulator, token: str, chat_id: int = 100) -> list[str]:
@@ -83,7 +83,7 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
     token: str,
     start_runner: StartRunner,
     make_settings: MakeSettings,
-    bot_logs: BotLogs,
+    logs: LogWatcher,
 ) -> None:
     bot = await start_runner(make_settings(POLLING_CONFLICT_GRACE="1"))
     stop = asyncio.Event()
@@ -97,7 +97,7 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
 
     assert code == ExitCode.CONFLICT
     assert 1 <= elapsed < 5
-    warnings = bot_logs(logging.WARNING)
+    warnings = logs.lines(logging.WARNING)
     diagnoses = [line for line in warnings if line.startswith("409 Conflict:")]
     assert len(diagnoses) == 1, warnings  # one diagnosis, not one line per retry
     assert "python -m bot doctor" in diagnoses[0]
@@ -109,7 +109,7 @@ async def test_single_foreign_polls_inside_the_grace_period_do_not_stop_the_bot(
     token: str,
     start_runner: StartRunner,
     make_settings: MakeSettings,
-    bot_logs: BotLogs,
+    logs: LogWatcher,
 ) -> None:
     grace = 1.0
     bot = await start_runner(make_settings(POLLING_CONFLICT_GRACE=str(grace)))
@@ -126,19 +126,19 @@ async def test_single_foreign_polls_inside_the_grace_period_do_not_stop_the_bot(
     emulator.send_text(token, "and now?")
     await answered(emulator, token, "and now?")
     assert not bot.task.done()
-    diagnoses = [line for line in bot_logs(logging.WARNING) if line.startswith("409 Conflict:")]
+    diagnoses = [line for line in logs.lines(logging.WARNING) if line.startswith("409 Conflict:")]
     assert len(diagnoses) == 2
     assert await bot.stop() == ExitCode.OK
 
 
 async def test_a_webhook_set_while_polling_stops_the_bot_with_exit_4_naming_the_url(
-    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
 ) -> None:
     bot = await start_runner()
     emulator.set_webhook_directly(token, "https://prod.example.com/telegram/webhook")
 
     assert await bot.exit_code() == ExitCode.WEBHOOK_ACTIVE
-    errors = bot_logs(logging.ERROR)
+    errors = logs.lines(logging.ERROR)
     assert any("https://prod.example.com/telegram/webhook" in line for line in errors), errors
     # Polling never deletes a webhook on its own.
     assert emulator.webhook(token).url == "https://prod.example.com/telegram/webhook"
@@ -148,46 +148,43 @@ async def test_a_webhook_set_while_polling_stops_the_bot_with_exit_4_naming_the_
 
 
 async def test_an_unreachable_api_logs_one_warning_then_one_restored_line(
-    token: str, start_runner: StartRunner, make_settings: MakeSettings, bot_logs: BotLogs
+    token: str, start_runner: StartRunner, make_settings: MakeSettings, logs: LogWatcher
 ) -> None:
     port = free_port()  # nothing listens here until the emulator below starts
-    backoff = CountingBackoff()
     settings = make_settings(TELEGRAM_API_URL=f"http://127.0.0.1:{port}")
-    bot = await start_runner(settings, wait_parked=False, network_backoff=backoff)
-    await backoff.wait_failures(3)
+    bot = await start_runner(settings, wait_parked=False, network_backoff=FAST_BACKOFF)
+    await logs.wait_for(lambda: logs.count("still unreachable") >= 2, "a third failed attempt")
 
     async with Emulator(port=port) as tg:
         tg.send_text(token, "hello after the outage")
         await answered(tg, token, "hello after the outage")
         assert await bot.stop() == ExitCode.OK
 
-    warnings = [line for line in bot_logs(logging.WARNING) if "Cannot reach" in line]
+    warnings = [line for line in logs.lines(logging.WARNING) if "Cannot reach" in line]
     assert len(warnings) == 1, warnings
     assert f"127.0.0.1:{port}" in warnings[0]
-    assert sum("restored after" in line for line in bot_logs()) == 1
+    assert logs.count("restored after") == 1
 
 
 async def test_each_outage_while_polling_gets_one_warning_and_one_restored_line(
-    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
 ) -> None:
-    backoff = CountingBackoff()
-    await start_runner(network_backoff=backoff)
+    await start_runner(network_backoff=FAST_BACKOFF)
 
     for number, fault in enumerate(({"drop": True}, {"status": 502}), start=1):
         emulator.inject_fault(token, "getUpdates", count=3, **fault)
         emulator.send_text(token, f"message {number}")  # wakes the parked poll; faults follow
         await answered(emulator, token, f"message {number}")
-        await backoff.wait_failures(3 * number)
         await emulator.wait_until(
             lambda: emulator.bot(token).long_poll_parked, what="a long poll after the outage"
         )
 
-    assert sum("Cannot reach" in line for line in bot_logs(logging.WARNING)) == 2
-    assert sum("restored after" in line for line in bot_logs()) == 2
+    assert logs.count("Cannot reach", logging.WARNING) == 2
+    assert logs.count("restored after") == 2
 
 
 async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(
-    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
 ) -> None:
     await start_runner()
     emulator.inject_fault(token, "getUpdates", status=429, retry_after=1, count=1)
@@ -195,25 +192,25 @@ async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(
     await answered(emulator, token, "first")
     emulator.send_text(token, "second")  # fetched only after the retry_after second
     await answered(emulator, token, "second")
-    assert any("429" in line for line in bot_logs(logging.WARNING))
+    assert any("429" in line for line in logs.lines(logging.WARNING))
 
 
 async def test_a_server_that_is_not_a_bot_api_exits_2_naming_telegram_api_url(
-    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
 ) -> None:
     emulator.inject_fault(token, "getMe", status=404, description="Not Found")
     bot = await start_runner(wait_parked=False)
     assert await bot.exit_code() == ExitCode.CONFIG
-    assert any("TELEGRAM_API_URL" in line for line in bot_logs(logging.ERROR))
+    assert any("TELEGRAM_API_URL" in line for line in logs.lines(logging.ERROR))
 
 
 async def test_a_rejected_token_exits_2_and_says_to_copy_it_again(
-    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
 ) -> None:
     emulator.inject_fault(token, "getMe", status=401, description="Unauthorized")
     bot = await start_runner(wait_parked=False)
     assert await bot.exit_code() == ExitCode.CONFIG
-    assert any("@BotFather" in line for line in bot_logs(logging.ERROR))
+    assert any("@BotFather" in line for line in logs.lines(logging.ERROR))
 
 
 # -- concurrency and shutdown -------------------------------------------------------------
@@ -254,7 +251,7 @@ async def test_a_handler_past_shutdown_timeout_is_abandoned_and_its_update_id_lo
     token: str,
     start_runner: StartRunner,
     make_settings: MakeSettings,
-    bot_logs: BotLogs,
+    logs: LogWatcher,
 ) -> None:
     gate = Gate()  # never opened
     settings = make_settings(SHUTDOWN_TIMEOUT="0.3")
@@ -263,13 +260,13 @@ async def test_a_handler_past_shutdown_timeout_is_abandoned_and_its_update_id_lo
     await gate.entered.wait()
 
     assert await bot.stop() == ExitCode.OK
-    errors = bot_logs(logging.ERROR)
+    errors = logs.lines(logging.ERROR)
     assert any(f"update id(s) {stuck['update_id']}" in line for line in errors), errors
     assert emulator.pending_updates(token) == []  # abandoned and logged counts as received
 
 
 async def test_a_second_stop_request_abandons_running_handlers_at_once(
-    emulator: Emulator, token: str, start_runner: StartRunner, bot_logs: BotLogs
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
 ) -> None:
     gate = Gate()  # never opened; SHUTDOWN_TIMEOUT is 10 s
     bot = await start_runner(dispatcher=gate.dispatcher())
@@ -279,7 +276,7 @@ async def test_a_second_stop_request_abandons_running_handlers_at_once(
     bot.runner.request_stop()
     bot.runner.request_stop()  # Ctrl+C pressed twice
     assert await bot.exit_code(timeout=5) == ExitCode.OK
-    assert any(f"update id(s) {stuck['update_id']}" in line for line in bot_logs(logging.ERROR))
+    assert any(f"update id(s) {stuck['update_id']}" in line for line in logs.lines(logging.ERROR))
 
 
 async def test_updates_are_handled_concurrently(

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiogram import Bot
-from emulator_helpers import WebhookReceiver, make_bot
 
 from sandbox import Emulator
+from tests.helpers.emulator import WebhookReceiver, make_bot
 
 
 @pytest.fixture

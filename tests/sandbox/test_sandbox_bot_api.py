@@ -11,9 +11,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, InlineKeyboardButton
 from aiogram.types import InlineKeyboardMarkup as Keyboard
-from emulator_helpers import call
 
 from sandbox import Emulator
+from tests.helpers.emulator import call
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "

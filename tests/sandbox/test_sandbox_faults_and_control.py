@@ -15,9 +15,9 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiohttp import web
-from emulator_helpers import WebhookReceiver, call
 
 from sandbox import Emulator
+from tests.helpers.emulator import WebhookReceiver, call
 
 ROOT = Path(__file__).resolve().parents[2]
 

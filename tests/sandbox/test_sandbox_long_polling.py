@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramConflictError
-from emulator_helpers import call, make_bot
 
 from sandbox import Emulator
+from tests.helpers.emulator import call, make_bot
 
 TERMINATED = (
     "Conflict: terminated by other getUpdates request; "

@@ -10,9 +10,9 @@ from aiogram import Dispatcher, F
 from aiogram.types import Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from emulator_helpers import WebhookReceiver, hold, make_bot
 
 from sandbox import Emulator
+from tests.helpers.emulator import WebhookReceiver, hold, make_bot
 
 JSON = dict[str, Any]
 

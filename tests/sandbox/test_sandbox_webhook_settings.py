@@ -6,9 +6,9 @@ import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
-from emulator_helpers import call, make_bot
 
 from sandbox import Emulator
+from tests.helpers.emulator import call, make_bot
 
 HOOK = "http://127.0.0.1:9/hook"
 

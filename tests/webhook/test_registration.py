@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 
@@ -13,11 +12,11 @@ from pydantic import SecretStr
 
 from bot.exit_codes import ExitCode
 from bot.factory import create_bot, create_dispatcher
+from bot.runtime.retry import RetryPolicy
 from bot.settings import Settings
-from bot.webhook import registration
 from bot.webhook.registration import ensure_webhook, register_for_deploy, state_path
 from sandbox import Emulator
-from tests.webhook.conftest import SECRET
+from tests.helpers.constants import SECRET
 
 
 @pytest.fixture
@@ -70,7 +69,7 @@ async def test_a_changed_setting_sets_the_webhook_again(
     change: dict[str, object],
 ) -> None:
     await ensure_webhook(bot, settings, allowed)
-    again = await ensure_webhook(bot, dataclasses.replace(settings, **change), allowed)
+    again = await ensure_webhook(bot, settings.model_copy(update=change), allowed)
     assert again.changed
     assert len(set_calls(emulator, token)) == 2
 
@@ -109,7 +108,7 @@ async def test_pending_updates_are_kept_unless_drop_pending_updates(
     await ensure_webhook(bot, settings, allowed)
     assert len(emulator.pending_updates(token)) == 1
 
-    dropped = dataclasses.replace(settings, drop_pending_updates=True)
+    dropped = settings.model_copy(update={"drop_pending_updates": True})
     await ensure_webhook(bot, dropped, allowed)
     assert emulator.pending_updates(token) == []
 
@@ -128,7 +127,7 @@ async def test_429_retry_after_is_waited_out(
 
     assert registered.changed
     assert [call.error_code for call in emulator.api_calls(token, "setWebhook")] == [429, None]
-    assert "retry after 1 s (429)" in caplog.text
+    assert "Telegram asks to wait 1 s (429 Too Many Requests)" in caplog.text
 
 
 async def test_429_retries_are_bounded(
@@ -137,13 +136,11 @@ async def test_429_retries_are_bounded(
     allowed: list[str],
     emulator: Emulator,
     token: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(registration, "RETRY_AFTER_ATTEMPTS", 2)
     emulator.inject_fault(token, "setWebhook", status=429, retry_after=1, count=5)
 
     with pytest.raises(TelegramRetryAfter):
-        await ensure_webhook(bot, settings, allowed)
+        await ensure_webhook(bot, settings, allowed, retry=RetryPolicy(attempts=2))
     assert len(emulator.api_calls(token, "setWebhook")) == 2
 
 
@@ -157,7 +154,7 @@ async def test_deploy_stops_with_exit_2_when_telegram_rejects_the_token(
 async def test_deploy_serves_anyway_when_telegram_is_unreachable(
     settings: Settings, allowed: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    unreachable = dataclasses.replace(settings, telegram_api_url="http://127.0.0.1:9")
+    unreachable = settings.model_copy(update={"telegram_api_url": "http://127.0.0.1:9"})
     async with _bot(unreachable) as bot:
         assert await register_for_deploy(bot, unreachable, allowed) == ExitCode.OK
     assert "serving anyway" in caplog.text

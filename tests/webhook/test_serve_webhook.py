@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sandbox import Emulator
-from tests.support import BotProcess, free_port
-from tests.webhook.conftest import SECRET
+from tests.helpers.constants import SECRET
+from tests.helpers.processes import BotProcess, free_port
 
 
 async def test_run_py_serves_the_webhook_and_finishes_the_update_in_flight_on_sigterm(

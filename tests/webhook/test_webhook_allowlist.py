@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from bot.config import ConfigError
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.webhook.app import create_app
 from sandbox import Emulator
-from tests.webhook.conftest import StartApp
+from tests.helpers.webhook import StartApp
 
 TELEGRAM = "149.154.167.220"  # in 149.154.160.0/20
 TELEGRAM_2 = "91.108.6.1"  # in 91.108.4.0/22
@@ -77,6 +74,6 @@ async def test_allowlist_is_checked_before_the_secret_and_logged_with_the_addres
 
 
 def test_invalid_trusted_proxy_is_a_configuration_error(settings: Settings) -> None:
-    bad = dataclasses.replace(settings, trusted_proxies=("127.0.0.1", "nginx.local"))
+    bad = settings.model_copy(update={"trusted_proxies": ("127.0.0.1", "nginx.local")})
     with pytest.raises(ConfigError, match=r"nginx\.local"):
         create_app(bad)

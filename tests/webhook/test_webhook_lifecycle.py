@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from sandbox import Emulator
-from tests.webhook.conftest import Gate, StartApp
+from tests.helpers.webhook import Gate, StartApp
 
 
 async def test_draining_answers_503_and_readyz_503_while_in_flight_updates_finish(

@@ -8,7 +8,8 @@ import logging
 import pytest
 
 from sandbox import Emulator
-from tests.webhook.conftest import SECRET, StartApp, raw_post
+from tests.helpers.constants import SECRET
+from tests.helpers.webhook import StartApp, raw_post
 
 pytestmark = pytest.mark.usefixtures("caplog")
 

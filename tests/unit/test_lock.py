@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.lock import InstanceLock, LockHeld, read_lock_holder
+from bot.polling.lock import InstanceLock, LockHeld, read_lock_holder
 
 
 def test_the_holder_is_readable_with_pid_host_start_time_and_command(tmp_path: Path) -> None:

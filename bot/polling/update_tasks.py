@@ -9,7 +9,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
-logger = logging.getLogger("bot.polling")
+logger = logging.getLogger(__name__)
 
 
 class UpdateTasks:

@@ -1,7 +1,7 @@
-"""Development mode: long polling, one process per bot on this machine, a clean stop.
+"""`python run.py` in polling mode: the lock, then the runner, until Ctrl+C or SIGTERM.
 
-The lock is taken before aiogram is even imported, so a second `python run.py` for the
-same bot is refused within a second instead of after the import.
+The lock is taken before aiogram is even imported, so a second `python run.py` for the same
+bot is refused within a second instead of after the import.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import asyncio
 import logging
 
 from bot.exit_codes import ExitCode
-from bot.lock import InstanceLock, LockHeld, LockHolder
+from bot.polling.lock import InstanceLock, LockHeld, LockHolder
 from bot.settings import Settings
 
-logger = logging.getLogger("bot.polling")
+logger = logging.getLogger(__name__)
 
 
-def run_polling(settings: Settings, takeover: bool = False) -> int:
+def run_polling(settings: Settings, *, takeover: bool = False) -> int:
     """Poll Telegram for updates until Ctrl+C / SIGTERM; returns the process exit code.
 
     `takeover` deletes an active webhook first (keeping its pending updates) instead of
@@ -33,14 +33,14 @@ def run_polling(settings: Settings, takeover: bool = False) -> int:
             "Cannot take the polling lock %s (%s): set LOCK_DIR to a folder this user can "
             "write to.",
             lock.path,
-            exc,
+            exc.strerror or exc,
         )
         return ExitCode.CONFIG
     name = settings.masked_token
     try:
         code, name = asyncio.run(_poll(settings, takeover))
     except KeyboardInterrupt:
-        # Ctrl+C could not be handled as a stop request (see bot.stop_signals).
+        # Ctrl+C could not be handled as a stop request (see bot.runtime.stop_signals).
         code = ExitCode.OK
     finally:
         lock.release()
@@ -51,8 +51,8 @@ def run_polling(settings: Settings, takeover: bool = False) -> int:
 async def _poll(settings: Settings, takeover: bool) -> tuple[int, str]:
     # Imported here, after the lock: aiogram takes seconds to import.
     from bot.factory import create_bot, create_dispatcher
-    from bot.polling_runner import PollingRunner
-    from bot.stop_signals import stop_signals
+    from bot.polling.runner import PollingRunner
+    from bot.runtime.stop_signals import stop_signals
 
     runner = PollingRunner(
         settings, create_bot(settings), create_dispatcher(settings), takeover=takeover

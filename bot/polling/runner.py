@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import socket
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
@@ -22,37 +22,50 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import DeleteWebhook, GetMe, GetUpdates, GetWebhookInfo, TelegramMethod
 from aiogram.types import Update
+from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.exit_codes import ExitCode
-from bot.polling_errors import (
-    API_UNAVAILABLE,
-    MAX_RETRY_AFTER,
-    Backoff,
+from bot.factory import lifecycle_data
+from bot.polling.conflicts import (
     ConflictStreak,
-    OutageLog,
-    api_not_found_message,
     conflict_diagnosis,
     conflict_exit_message,
-    describe_error,
     is_webhook_conflict,
     takeover_message,
-    unauthorized_message,
     webhook_active_message,
     webhook_appeared_message,
 )
+from bot.polling.update_tasks import UpdateTasks
+from bot.runtime.api_errors import (
+    API_UNAVAILABLE,
+    describe_error,
+    not_a_bot_api_message,
+    token_rejected_message,
+)
+from bot.runtime.retry import (
+    MAX_RETRY_AFTER,
+    NETWORK_BACKOFF,
+    OutageLog,
+    RetryPolicy,
+    call_with_retry,
+)
+from bot.runtime.stop_signals import StopRequest, StopRequested
 from bot.settings import Settings
-from bot.stop_signals import StopRequest, StopRequested
-from bot.update_tasks import UpdateTasks
 
-logger = logging.getLogger("bot.polling")
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Seconds a getUpdates waits on the server for updates before returning empty.
 POLL_TIMEOUT = 25
 # Handlers running at once; a flood of updates waits for a free slot instead of piling up tasks.
 MAX_CONCURRENT_UPDATES = 100
-# Seconds the final offset confirmation may take at shutdown.
+# Seconds one attempt of the final offset confirmation may take at shutdown, and its retries.
 CONFIRM_TIMEOUT = 5
+CONFIRM_RETRY = RetryPolicy(
+    attempts=3,
+    network=True,
+    backoff=BackoffConfig(min_delay=0.5, max_delay=1.0, factor=2, jitter=0),
+)
 
 
 # What a best-effort request at the edges (shutdown, a last diagnosis) may run into.
@@ -71,7 +84,7 @@ class PollingRunner:
         takeover: bool = False,
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
         poll_timeout: int = POLL_TIMEOUT,
-        network_backoff: Backoff | None = None,
+        network_backoff: BackoffConfig = NETWORK_BACKOFF,
     ) -> None:
         """`network_backoff` exists for tests that cannot wait seconds between retries."""
         self.settings = settings
@@ -85,9 +98,10 @@ class PollingRunner:
         self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates)
         self._offset: int | None = None  # next getUpdates offset: last started update + 1
         self._outage = OutageLog(settings.telegram_api_url)
-        self._network_backoff = network_backoff or Backoff(first=1.0, maximum=30.0)
+        self._network_config = network_backoff
+        self._network_backoff = Backoff(network_backoff)
         self._conflicts = ConflictStreak(settings.polling_conflict_grace)
-        self._conflict_backoff = self._conflicts.retry_backoff()
+        self._conflict_backoff = Backoff(self._conflicts.retry_backoff())
 
     @property
     def bot_label(self) -> str:
@@ -119,7 +133,7 @@ class PollingRunner:
             try:
                 code: int | None = await self._prepare()
                 if code is None:
-                    await self.dispatcher.emit_startup(bot=self.bot, **self._workflow_data())
+                    await self.dispatcher.emit_startup(**lifecycle_data(self.dispatcher, self.bot))
                     started = True
                     self._log_start()
                     code = await self._poll()
@@ -128,10 +142,10 @@ class PollingRunner:
             except StopRequested:
                 code = ExitCode.OK
             except TelegramUnauthorizedError:
-                logger.error(unauthorized_message(self.bot_label))
+                logger.error(token_rejected_message(self.bot_label))
                 code = ExitCode.CONFIG
             except TelegramNotFound:
-                logger.error(api_not_found_message(self.settings.telegram_api_url))
+                logger.error(not_a_bot_api_message(self.settings.telegram_api_url))
                 code = ExitCode.CONFIG
             except Exception:
                 logger.exception("Polling failed unexpectedly")
@@ -144,9 +158,6 @@ class PollingRunner:
             raise
         await self._shutdown(started)
         return code
-
-    def _workflow_data(self) -> dict[str, Any]:
-        return {"dispatcher": self.dispatcher, "bots": [self.bot], **self.dispatcher.workflow_data}
 
     def _log_start(self) -> None:
         env_file = self.settings.env_file or "none (process environment only)"
@@ -175,21 +186,14 @@ class PollingRunner:
         return None
 
     async def _call(self, method: TelegramMethod[T]) -> T:
-        """A start-up request, retried while the Bot API is unreachable."""
-        while True:
-            try:
-                result = await self._stop.until_stopped(self.bot(method))
-            except API_UNAVAILABLE as exc:
-                delay = self._network_backoff.next_delay()
-                self._outage.failed(exc, delay)
-                await self._stop.sleep(delay)
-                continue
-            except TelegramRetryAfter as exc:
-                await self._stop.sleep(self._retry_after(exc))
-                continue
-            self._outage.succeeded()
-            self._network_backoff.reset()
-            return result
+        """A start-up request, retried while the Bot API is unreachable, until stopped."""
+        return await call_with_retry(
+            lambda: self._stop.until_stopped(self.bot(method)),
+            method.__api_method__,
+            RetryPolicy(attempts=None, network=True, backoff=self._network_config),
+            sleep=self._stop.sleep,
+            outage=self._outage,
+        )
 
     async def _poll(self) -> int | None:
         """The loop; returns an exit code when polling must end for a reason other than stop."""
@@ -214,14 +218,14 @@ class PollingRunner:
                 if self._conflicts.exceeded:
                     logger.error(conflict_exit_message(self._conflicts.grace))
                     return ExitCode.CONFLICT
-                await self._stop.sleep(self._conflict_backoff.next_delay())
+                await self._stop.sleep(next(self._conflict_backoff))
                 continue
             except TelegramRetryAfter as exc:
                 await self._stop.sleep(self._retry_after(exc))
                 continue
             except API_UNAVAILABLE as exc:
-                delay = self._network_backoff.next_delay()
-                self._outage.failed(exc, delay)
+                delay = max(next(self._network_backoff), 0.0)
+                self._outage.failed(exc, delay, self._network_config)
                 await self._stop.sleep(delay)
                 continue
             self._outage.succeeded()
@@ -258,7 +262,7 @@ class PollingRunner:
         await self._confirm_offset()
         try:
             if started:
-                await self.dispatcher.emit_shutdown(bot=self.bot, **self._workflow_data())
+                await self.dispatcher.emit_shutdown(**lifecycle_data(self.dispatcher, self.bot))
             else:
                 await self.dispatcher.fsm.close()  # what the shutdown hooks would have closed
         except Exception:
@@ -286,14 +290,13 @@ class PollingRunner:
         if self._offset is None:
             return
         confirm = GetUpdates(offset=self._offset, timeout=0, limit=1)
-        for attempt in range(1, 4):
-            try:
-                await self.bot(confirm, CONFIRM_TIMEOUT)
-                return
-            except _ANY_API_ERROR as exc:
-                error = exc
-            if attempt < 3:
-                await asyncio.sleep(0.5 * attempt)
+        try:
+            await call_with_retry(
+                lambda: self.bot(confirm, CONFIRM_TIMEOUT), "Confirming the offset", CONFIRM_RETRY
+            )
+            return
+        except _ANY_API_ERROR as exc:
+            error = exc
         logger.warning(
             "Could not confirm the updates handled before %d (%s): Telegram will deliver them "
             "again at the next start.",

@@ -1,10 +1,14 @@
 """One polling process per bot on this machine: an OS file lock in LOCK_DIR.
 
-The lock is taken with `fcntl.flock` (POSIX) or `msvcrt.locking` (Windows), so the kernel
-releases it when the holder dies, kill -9 included: there are no stale lock files to clean up.
-The holder writes its pid, host, start time and command line into the locked file, so the
-next process can say who is in the way. The file is never deleted: deleting it on release
-would race with a newcomer that has just opened (and locked) the old file.
+The lock is filelock's `FileLock` (`flock` on POSIX, `LockFileEx` on Windows), so the kernel
+releases it when the holder dies, kill -9 included: no stale lock files to clean up. filelock
+creates the file with mode 0600 and opens it without following a link planted at its path.
+
+Who holds it (pid, host, start time, command line) is written to a file beside it,
+`tg-bot-<bot id>.lock.json`: a Windows lock is mandatory, so the locked file itself cannot be
+read by anyone else. Only the holder writes that file, after taking the lock, and removes it
+before letting go; a reader that finds it missing or naming a dead process waits a moment
+for the new holder's details.
 """
 
 from __future__ import annotations
@@ -20,15 +24,14 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-# Windows locks are mandatory: a locked byte range cannot be read by anyone else. The lock
-# therefore covers one byte far beyond the holder information, which stays readable.
-# (Locking beyond the end of a file is allowed and does not grow it.) POSIX flock locks the
-# whole file and is advisory, so reading is never blocked there.
-_WINDOWS_LOCK_OFFSET = 1 << 30
+import psutil
+from filelock import FileLock, Timeout
+
 # A newcomer may find the lock held for a moment by `read_lock_holder` probing it, or find
-# the information not written yet: retry briefly before concluding.
+# the details not written yet: it retries for this long before concluding.
 _RETRY_FOR = 0.3
 _RETRY_STEP = 0.05
+_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class LockHolder:
         since = self.started_at.strftime("%Y-%m-%d %H:%M:%S")
         return f"{pid} on host {self.host}, since {since}"
 
+    @property
+    def on_this_host(self) -> bool:
+        """True when the holder runs on this machine (its pid can be checked here)."""
+        return self.host == socket.gethostname()
+
 
 class LockHeld(Exception):
     """Another live process holds the polling lock of this bot."""
@@ -61,47 +69,47 @@ def lock_path(lock_dir: Path, bot_id: int) -> Path:
     return Path(lock_dir) / f"tg-bot-{bot_id}.lock"
 
 
+def _holder_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
 class InstanceLock:
     """The polling lock of one bot; use as a context manager or acquire()/release()."""
 
     def __init__(self, lock_dir: Path, bot_id: int) -> None:
         self.path = lock_path(lock_dir, bot_id)
-        self._fd: int | None = None
+        self._lock = FileLock(
+            self.path, timeout=_RETRY_FOR, mode=_MODE, poll_interval=_RETRY_STEP, thread_local=False
+        )
 
     @property
     def held(self) -> bool:
         """True while this object holds the lock."""
-        return self._fd is not None
+        return self._lock.is_locked
 
     def acquire(self) -> None:
-        """Take the lock and record this process in it; raise LockHeld if someone has it."""
-        if self._fd is not None:
+        """Take the lock and record this process beside it; LockHeld if someone has it."""
+        if self.held:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # O_BINARY (Windows only): no newline translation in the information written.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         try:
-            deadline = time.monotonic() + _RETRY_FOR
-            while not _try_lock(fd):
-                if time.monotonic() >= deadline:
-                    raise LockHeld(_read_holder_retrying(self.path), self.path)
-                time.sleep(_RETRY_STEP)
-            _write_info(fd, _this_process())
+            self._lock.acquire()
+        except Timeout:
+            raise LockHeld(_read_holder_retrying(self.path), self.path) from None
+        try:
+            _write_holder(_holder_path(self.path), _this_process())
         except BaseException:
-            os.close(fd)  # closing also drops the lock if it was taken
+            self._lock.release()
             raise
-        self._fd = fd
 
     def release(self) -> None:
-        """Let the next process in. The file stays (see the module docstring)."""
-        fd, self._fd = self._fd, None
-        if fd is None:
+        """Let the next process in. The lock file stays, so waiters share one inode."""
+        if not self.held:
             return
         try:
-            os.ftruncate(fd, 0)  # the information is stale from now on
-            _unlock(fd)
+            _holder_path(self.path).unlink(missing_ok=True)
         finally:
-            os.close(fd)
+            self._lock.release()
 
     def __enter__(self) -> InstanceLock:
         self.acquire()
@@ -119,17 +127,15 @@ class InstanceLock:
 def read_lock_holder(lock_dir: Path, bot_id: int) -> LockHolder | None:
     """The process holding the bot's lock right now, or None when the lock is free."""
     path = lock_path(lock_dir, bot_id)
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+    if not path.exists():
         return None
+    probe = FileLock(path, timeout=0, mode=_MODE, thread_local=False)
     try:
-        if _try_lock(fd, shared=True):  # free: give it straight back
-            _unlock(fd)
-            return None
-    finally:
-        os.close(fd)
-    return _read_holder_retrying(path)
+        probe.acquire()
+    except Timeout:
+        return _read_holder_retrying(path)
+    probe.release()  # it was free: give it straight back
+    return None
 
 
 def _this_process() -> LockHolder:
@@ -142,24 +148,30 @@ def _this_process() -> LockHolder:
     )
 
 
-def _write_info(fd: int, holder: LockHolder) -> None:
+def _write_holder(path: Path, holder: LockHolder) -> None:
     data = {
         "pid": holder.pid,
         "host": holder.host,
         "started_at": holder.started_at.isoformat(),
         "command": holder.command,
     }
-    os.ftruncate(fd, 0)
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.write(fd, (json.dumps(data) + "\n").encode())
+    # Written aside and renamed into place: a reader never sees half a file, and a link
+    # planted at the final path is replaced, not followed.
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags | getattr(os, "O_BINARY", 0), _MODE)
+    with os.fdopen(fd, "wb") as file:
+        file.write((json.dumps(data) + "\n").encode())
+    os.replace(temporary, path)
 
 
 def _read_holder_retrying(path: Path) -> LockHolder:
-    # The holder writes its information just after taking the lock: give it a moment.
+    # The new holder writes its details just after taking the lock: give it a moment.
     deadline = time.monotonic() + _RETRY_FOR
     while True:
-        holder = _read_holder(path)
-        if holder is not None or time.monotonic() >= deadline:
+        holder = _read_holder(_holder_path(path))
+        fresh = holder is not None and (not holder.on_this_host or psutil.pid_exists(holder.pid))
+        if fresh or time.monotonic() >= deadline:
             break
         time.sleep(_RETRY_STEP)
     if holder is not None:
@@ -183,40 +195,3 @@ def _read_holder(path: Path) -> LockHolder | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(fd: int, shared: bool = False) -> bool:
-        # Windows has no shared variant worth using here: a probe locks exclusively.
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        finally:
-            os.lseek(fd, 0, os.SEEK_SET)
-        return True
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        finally:
-            os.lseek(fd, 0, os.SEEK_SET)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int, shared: bool = False) -> bool:
-        # A probe locks shared: it works on a read-only descriptor.
-        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -13,10 +13,9 @@ import sys
 
 from aiohttp import web
 
-from bot.config import ConfigError
 from bot.exit_codes import ExitCode
-from bot.settings import Settings
-from bot.stop_signals import stop_signals
+from bot.runtime.stop_signals import stop_signals
+from bot.settings import ConfigError, Settings
 from bot.webhook.app import BOT_KEY, DISPATCHER_KEY, create_app, freeze_startup_objects
 from bot.webhook.registration import register_for_deploy
 

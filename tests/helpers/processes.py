@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: real programs (the bot, gunicorn, nginx) to start, watch, stop."""
+"""Real programs (the bot, gunicorn, nginx) to start, watch and stop, and their env files."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.config import KNOWN_KEYS
+from bot.settings import env_names
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -116,7 +116,7 @@ class BotProcess(Program):
     def __init__(self, *args: str, env: Mapping[str, str] | None = None) -> None:
         # The bot's own variables are dropped from the inherited environment: a developer's
         # exported BOT_TOKEN must not override the test's env file.
-        inherited = {k: v for k, v in os.environ.items() if k not in KNOWN_KEYS}
+        inherited = {k: v for k, v in os.environ.items() if k not in env_names()}
         super().__init__(
             [sys.executable, str(ROOT / "run.py"), *args],
             {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})},

@@ -17,12 +17,15 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from bot.config import KNOWN_KEYS
-from tests.support import ROOT, Program, free_port
+from bot.settings import env_names
+from sandbox import Emulator
+from tests.helpers.constants import DEPLOY_WEBHOOK_PATH
+from tests.helpers.processes import ROOT, Program, free_port
 
 DEPLOY = ROOT / "deploy"
 SERVER_NAME = "tgbot.test"
@@ -181,7 +184,7 @@ def short_socket_dir() -> Path:
 
 def gunicorn_env(values: Mapping[str, str]) -> dict[str, str]:
     """The process environment for gunicorn: the bot's keys only from `values`."""
-    inherited = {k: v for k, v in os.environ.items() if k not in KNOWN_KEYS}
+    inherited = {k: v for k, v in os.environ.items() if k not in env_names()}
     return {**inherited, "PYTHONUNBUFFERED": "1", **values}
 
 
@@ -198,3 +201,31 @@ def gunicorn(env: Mapping[str, str]) -> Program:
 
 
 WORKER_READY = "Webhook worker"
+# gunicorn workers in the deploy tests: two, to show updates reach either.
+WORKERS = 2
+
+
+@dataclass
+class Stack:
+    """A running emulator and nginx; gunicorn masters are started by the test."""
+
+    tg: Emulator
+    token: str
+    nginx: Nginx
+    env: dict[str, str]
+    client_ssl: ssl.SSLContext
+    masters: list[Program] = field(default_factory=list)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"https://127.0.0.1:{self.nginx.https_port}{DEPLOY_WEBHOOK_PATH}"
+
+    async def start_gunicorn(self) -> Program:
+        """The shipped gunicorn configuration with 2 workers; returns once both are ready."""
+        master = await gunicorn(self.env).start()
+        self.masters.append(master)
+        await master.wait_for_lines(WORKER_READY, WORKERS, timeout=90)
+        return master
+
+    def set_webhook_ok_calls(self) -> int:
+        return sum(call.ok for call in self.tg.api_calls(self.token, "setWebhook"))

@@ -1,0 +1,7 @@
+"""What polling and webhook mode share: stop signals, the Bot API retry, inline filters.
+
+- `stop_signals.py`: Ctrl+C / SIGTERM as a polite stop request, and the waits it cuts short;
+- `retry.py`: `call_with_retry()`, the one retry of Bot API calls (429, network);
+- `api_errors.py`: which failures mean "unreachable", and the messages for the others;
+- `inline_filters.py`: aiogram's pure filters run without a thread hand-off.
+"""
