@@ -68,7 +68,11 @@ def build_parser(root: Path = PROJECT_ROOT) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="run the bot (the default command)")
     _add_run_arguments(run, argparse.SUPPRESS)
+    _add_operator_commands(commands)
+    return parser
 
+
+def _add_operator_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
     _add_command(
         commands,
         "doctor",
@@ -119,7 +123,6 @@ def build_parser(root: Path = PROJECT_ROOT) -> argparse.ArgumentParser:
         "bot.commands.migrate:rollback",
         "switch this bot from the webhook back to polling, keeping pending updates",
     )
-    return parser
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser, default: object) -> None:

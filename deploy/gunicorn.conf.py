@@ -43,7 +43,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or (len(os.sched_getaffinity(0))
 chdir = str(PROJECT_ROOT)  # the project's `bot` and `handlers` packages are imported from here
 
 # A stopping worker drains: in-flight updates get SHUTDOWN_TIMEOUT seconds, then the bot
-# session closes. gunicorn kills a worker after graceful_timeout, so keep it longer.
+# session closes. gunicorn kills a worker after graceful_timeout, so keep it longer. The master
+# does not import the bot (see on_starting), so 30 repeats SHUTDOWN_TIMEOUT's default; a test
+# holds the two equal.
 _shutdown_timeout = float(os.environ.get("SHUTDOWN_TIMEOUT") or 30)
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or _shutdown_timeout + 15)
 timeout = 30  # a worker that stops heartbeating this long is restarted

@@ -1,17 +1,24 @@
-"""Fixtures shared by every suite: the emulator, a made-up token, settings, bot processes."""
+"""Fixtures shared by every suite: the emulator, a made-up token, settings, the polling runner
+in this process, bot processes."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiogram import Dispatcher
 
+from bot.factory import create_bot, create_dispatcher
+from bot.polling.runner import PollingRunner
 from bot.settings import Settings, env_names, load_settings
 from sandbox import Emulator
 from tests.helpers.logs import LogWatcher, watching
+from tests.helpers.polling import RunningBot
 from tests.helpers.processes import BotProcess, write_env_file
 
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
@@ -88,3 +95,35 @@ async def start_bot(
     yield start
     for process in started:
         await process.stop()
+
+
+@pytest.fixture
+async def start_runner(
+    emulator: Emulator, token: str, make_settings: Callable[..., Settings]
+) -> AsyncIterator[Callable[..., Awaitable[RunningBot]]]:
+    """Start the polling runner in-process; by default wait until its long poll is parked."""
+    running: list[RunningBot] = []
+
+    async def start(
+        settings: Settings | None = None,
+        dispatcher: Dispatcher | None = None,
+        wait_parked: bool = True,
+        **kwargs: Any,
+    ) -> RunningBot:
+        settings = settings or make_settings()
+        runner = PollingRunner(
+            settings, create_bot(settings), dispatcher or create_dispatcher(settings), **kwargs
+        )
+        bot = RunningBot(runner, asyncio.create_task(runner.run()))
+        running.append(bot)
+        if wait_parked:
+            await emulator.wait_until(
+                lambda: emulator.bot(token).long_poll_parked or bot.task.done(),
+                what="the runner's long poll",
+            )
+        return bot
+
+    yield start
+    for bot in running:
+        if not bot.task.done():
+            await bot.stop()

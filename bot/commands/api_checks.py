@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
+from aiogram.types import WebhookInfo
 
 from bot.commands.context import DoctorContext
 from bot.commands.network import probe
-from bot.commands.report import Check, Report, ago
+from bot.commands.report import Check, Checks, Report, ago
 from bot.commands.telegram import (
     REQUEST_TIMEOUT,
     WEBHOOK_NONE_MEANS,
@@ -24,14 +25,14 @@ from bot.commands.telegram import (
 
 # A webhook error older than this is history, not a current problem.
 RECENT_ERROR_SECONDS = 3600
+REACHABLE = Checks("api_reachable", "Bot API server")
 
 
 async def add_reachability(report: Report, ctx: DoctorContext) -> bool:
     """Probe TELEGRAM_API_URL step by step; True when the Bot API calls are worth trying."""
-    title = "Bot API server"
     url = ctx.api_url
     if url is None:
-        report.add(Check("api_reachable", title, "skipped", "TELEGRAM_API_URL is not usable"))
+        report.add(REACHABLE.skipped("TELEGRAM_API_URL is not usable"))
         return False
     result = await probe(url)
     details: dict[str, Any] = {
@@ -44,10 +45,7 @@ async def add_reachability(report: Report, ctx: DoctorContext) -> bool:
     failed = result.failed
     if failed is not None:
         report.add(
-            Check(
-                "api_reachable",
-                title,
-                "problem",
+            REACHABLE.problem(
                 f"{url} unreachable at the {failed.name.upper()} step: {failed.detail} "
                 f"({result.summary()})",
                 fix=_reachability_fix(failed.name, failed.detail, ctx.config.uses_official_api),
@@ -55,14 +53,13 @@ async def add_reachability(report: Report, ctx: DoctorContext) -> bool:
             )
         )
         return False
-    status: Any = "ok"
     summary = f"{url} reachable: {result.summary()}"
-    fix = None
     if urlsplit(url).scheme == "http" and not _is_private(result.host):
-        status = "warning"
         summary += "; plain http to a public host sends the token unencrypted"
         fix = "use https for TELEGRAM_API_URL, or run the Bot API server on this machine"
-    report.add(Check("api_reachable", title, status, summary, fix=fix, details=details))
+        report.add(REACHABLE.warning(summary, fix=fix, details=details))
+    else:
+        report.add(REACHABLE.ok(summary, details=details))
     return True
 
 
@@ -103,24 +100,23 @@ def _is_private(host: str) -> bool:
     return address.is_private or address.is_loopback
 
 
+TOKEN = Checks("token", "bot token")
+WEBHOOK = Checks("webhook", "webhook")
+WEBHOOK_SETTINGS = Checks("webhook_settings", "webhook settings")
+DELIVERY = Checks("webhook_delivery", "webhook delivery")
+
+
 async def add_token_check(report: Report, bot: Bot) -> bool:
     """getMe: the token is valid and whose it is; True when Telegram accepted it."""
     try:
         me = await bot.get_me(request_timeout=REQUEST_TIMEOUT)
     except TelegramAPIError as exc:
         what, fix = describe_api_error(exc)
-        report.add(Check("token", "bot token", "problem", f"getMe failed: {what}", fix=fix))
-        report.add(Check("webhook", "webhook", "skipped", "getWebhookInfo not called"))
+        report.add(TOKEN.problem(f"getMe failed: {what}", fix=fix))
+        report.add(WEBHOOK.skipped("getWebhookInfo not called"))
         return False
-    report.add(
-        Check(
-            "token",
-            "bot token",
-            "ok",
-            f"valid: @{me.username} (id {me.id})",
-            details={"username": me.username, "id": me.id},
-        )
-    )
+    summary = f"valid: @{me.username} (id {me.id})"
+    report.add(TOKEN.ok(summary, details={"username": me.username, "id": me.id}))
     return True
 
 
@@ -130,71 +126,48 @@ async def add_webhook_checks(report: Report, bot: Bot, ctx: DoctorContext) -> No
         info = await bot.get_webhook_info(request_timeout=REQUEST_TIMEOUT)
     except TelegramAPIError as exc:
         what, fix = describe_api_error(exc)
-        report.add(Check("webhook", "webhook", "problem", f"getWebhookInfo: {what}", fix=fix))
+        report.add(WEBHOOK.problem(f"getWebhookInfo: {what}", fix=fix))
         return
-    facts = webhook_facts(info)
-    report.facts.update({f"webhook_{key}": value for key, value in facts.items()})
+    report.facts.update({f"webhook_{key}": value for key, value in webhook_facts(info).items()})
     report.none_means.update({f"webhook_{key}": text for key, text in WEBHOOK_NONE_MEANS.items()})
+    report.add(_webhook_check(info, ctx))
+    if ctx.config.bot_mode == "webhook" and info.url and info.url == ctx.config.webhook_url:
+        await _add_webhook_settings_check(report, info.allowed_updates, info.max_connections, ctx)
+    _add_delivery_check(report, info.url, info.last_error_message, info.last_error_date)
+
+
+def _webhook_check(info: WebhookInfo, ctx: DoctorContext) -> Check:
     details = {"info": info.model_dump(mode="json")}
     configured = ctx.config.webhook_url
     mode = ctx.config.bot_mode
     env_flag = f" --env {ctx.config.app_env}"
     if info.url and mode == "polling":
-        report.add(
-            Check(
-                "webhook",
-                "webhook",
-                "problem",
-                f"a webhook is set ({info.url}) while this environment is configured for "
-                "polling: `python run.py` refuses to poll (exit 4) and Telegram delivers "
-                "to that URL",
-                fix="if this token is production's, give development its own bot "
-                "(@BotFather /newbot) in .env.local; to move this bot back to polling on "
-                f"purpose: python -m bot rollback{env_flag}",
-                details=details,
-            )
+        return WEBHOOK.problem(
+            f"a webhook is set ({info.url}) while this environment is configured for polling: "
+            "`python run.py` refuses to poll (exit 4) and Telegram delivers to that URL",
+            fix="if this token is production's, give development its own bot (@BotFather "
+            "/newbot) in .env.local; to move this bot back to polling on purpose: "
+            f"python -m bot rollback{env_flag}",
+            details=details,
         )
-    elif not info.url and mode == "webhook":
-        report.add(
-            Check(
-                "webhook",
-                "webhook",
-                "problem",
-                "no webhook is set, though this environment is configured for webhook mode: "
-                "Telegram delivers nothing",
-                fix=f"python -m bot migrate{env_flag} (or: python -m bot webhook set{env_flag})",
-                details=details,
-            )
+    if not info.url and mode == "webhook":
+        return WEBHOOK.problem(
+            "no webhook is set, though this environment is configured for webhook mode: "
+            "Telegram delivers nothing",
+            fix=f"python -m bot migrate{env_flag} (or: python -m bot webhook set{env_flag})",
+            details=details,
         )
-    elif info.url and info.url != configured:
-        report.add(
-            Check(
-                "webhook",
-                "webhook",
-                "problem",
-                f"the webhook points to {info.url}, this environment expects {configured}",
-                fix=f"python -m bot webhook set{env_flag}; if that URL is another deployment, "
-                "it shares this bot's token",
-                details=details,
-            )
+    if info.url and info.url != configured:
+        return WEBHOOK.problem(
+            f"the webhook points to {info.url}, this environment expects {configured}",
+            fix=f"python -m bot webhook set{env_flag}; if that URL is another deployment, it "
+            "shares this bot's token",
+            details=details,
         )
-    elif info.url:
-        report.add(
-            Check("webhook", "webhook", "ok", f"set to {info.url}, as configured", details=details)
-        )
-        await _add_webhook_settings_check(report, info.allowed_updates, info.max_connections, ctx)
-    else:
-        pending = info.pending_update_count
-        report.add(
-            Check(
-                "webhook",
-                "webhook",
-                "ok",
-                f"none set, so polling can receive updates ({pending} waiting)",
-                details=details,
-            )
-        )
-    _add_delivery_check(report, info.url, info.last_error_message, info.last_error_date)
+    if info.url:
+        return WEBHOOK.ok(f"set to {info.url}, as configured", details=details)
+    pending = info.pending_update_count
+    return WEBHOOK.ok(f"none set, so polling can receive updates ({pending} waiting)", details)
 
 
 async def _add_webhook_settings_check(
@@ -208,10 +181,7 @@ async def _add_webhook_settings_check(
         wanted = await configured_allowed_updates(settings)
     except ImportError as exc:
         report.add(
-            Check(
-                "webhook_settings",
-                "webhook settings",
-                "warning",
+            WEBHOOK_SETTINGS.warning(
                 f"cannot load the handlers to compare allowed updates: {exc}",
                 fix=f"check HANDLERS_MODULE ({settings.handlers_module})",
             )
@@ -226,17 +196,10 @@ async def _add_webhook_settings_check(
             f"WEBHOOK_MAX_CONNECTIONS={settings.webhook_max_connections}"
         )
     if differences:
-        report.add(
-            Check(
-                "webhook_settings",
-                "webhook settings",
-                "warning",
-                "; ".join(differences),
-                fix=f"python -m bot webhook set --env {settings.app_env}",
-            )
-        )
+        fix = f"python -m bot webhook set --env {settings.app_env}"
+        report.add(WEBHOOK_SETTINGS.warning("; ".join(differences), fix=fix))
     else:
-        report.add(Check("webhook_settings", "webhook settings", "ok", "match this configuration"))
+        report.add(WEBHOOK_SETTINGS.ok("match this configuration"))
 
 
 def _add_delivery_check(
@@ -246,17 +209,14 @@ def _add_delivery_check(
         return
     since = seconds_since(error_date)
     if not error or since is None:
-        report.add(Check("webhook_delivery", "webhook delivery", "ok", "no delivery error"))
+        report.add(DELIVERY.ok("no delivery error"))
         return
     summary = f"last error {ago(since)}: {error}"
     if since > RECENT_ERROR_SECONDS:
-        report.add(Check("webhook_delivery", "webhook delivery", "ok", summary + " (old)"))
+        report.add(DELIVERY.ok(summary + " (old)"))
         return
     report.add(
-        Check(
-            "webhook_delivery",
-            "webhook delivery",
-            "warning",
+        DELIVERY.warning(
             summary,
             fix="check that the webhook app runs and nginx proxies to it (its log names each "
             "refused request); a 401 means WEBHOOK_SECRET differs between the app and the "

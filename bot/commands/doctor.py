@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands.api_checks import add_reachability, add_token_check, add_webhook_checks
+from bot.commands.api_checks import (
+    TOKEN,
+    WEBHOOK,
+    add_reachability,
+    add_token_check,
+    add_webhook_checks,
+)
 from bot.commands.checks import (
     check_config,
     check_env_permissions,
@@ -21,7 +27,7 @@ from bot.commands.checks import (
 )
 from bot.commands.context import DoctorContext
 from bot.commands.instances import check_lock, check_processes
-from bot.commands.report import Check, Report
+from bot.commands.report import Report
 from bot.commands.telegram import open_bot
 from bot.settings import mask_token
 
@@ -47,8 +53,8 @@ async def doctor(args: argparse.Namespace) -> Report:
                 await add_webhook_checks(report, bot, ctx)
     else:
         why = "no usable BOT_TOKEN" if ctx.token is None else "the Bot API server is unreachable"
-        report.add(Check("token", "bot token", "skipped", f"getMe not called: {why}"))
-        report.add(Check("webhook", "webhook", "skipped", f"getWebhookInfo not called: {why}"))
+        report.add(TOKEN.skipped(f"getMe not called: {why}"))
+        report.add(WEBHOOK.skipped(f"getWebhookInfo not called: {why}"))
 
     lock_check, holder = check_lock(ctx)
     report.add(lock_check)

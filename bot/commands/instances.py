@@ -3,37 +3,39 @@ the processes whose command lines run this project's bot."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.commands.context import DoctorContext
 from bot.commands.processes import find_bot_processes, pid_alive
-from bot.commands.report import Check
+from bot.commands.report import Check, Checks
 from bot.polling.lock import LockHolder, read_lock_holder
+
+LOCK = Checks("lock", "polling lock")
+PROCESSES = Checks("processes", "bot processes")
 
 
 def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
     """The polling lock of this bot: free, or who holds it and whether that process lives."""
-    title = "polling lock"
+    lock_dir = ctx.config.lock_dir
     if ctx.bot_id is None:
-        return Check("lock", title, "skipped", "no usable BOT_TOKEN, so no lock to look at"), None
+        return LOCK.skipped("no usable BOT_TOKEN, so no lock to look at"), None
     try:
-        holder = read_lock_holder(ctx.config.lock_dir, ctx.bot_id)
+        holder = read_lock_holder(lock_dir, ctx.bot_id)
     except OSError as exc:
-        return (
-            Check(
-                "lock",
-                title,
-                "warning",
-                f"cannot read the lock in {ctx.config.lock_dir}: {exc.strerror or exc}",
-                fix=f"check the permissions of LOCK_DIR ({ctx.config.lock_dir})",
-            ),
-            None,
-        )
+        reason = f"cannot read the lock in {lock_dir}: {exc.strerror or exc}"
+        return LOCK.warning(reason, fix=f"check the permissions of LOCK_DIR ({lock_dir})"), None
     if holder is None:
-        return Check("lock", title, "ok", "free: no poller of this bot runs here"), None
-    details = {
+        return LOCK.ok("free: no poller of this bot runs here"), None
+    return _held(ctx, holder), holder
+
+
+def _held(ctx: DoctorContext, holder: LockHolder) -> Check:
+    details: dict[str, Any] = {
         "pid": holder.pid,
         "host": holder.host,
         "started_at": holder.started_at.isoformat(),
         "command": holder.command,
+        "alive": None,
     }
     held = f"held by {holder.describe()} ({holder.command})"
     stop = (
@@ -41,89 +43,48 @@ def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
         "or stop the service or container that runs it"
     )
     if not holder.on_this_host:
-        details["alive"] = None
-        return (
-            Check(
-                "lock",
-                title,
-                "warning",
-                f"{held}: another machine shares LOCK_DIR, so whether pid {holder.pid} "
-                "is alive cannot be checked from here",
-                fix=f"look on host {holder.host}; {stop}",
-                details=details,
-            ),
-            holder,
-        )
-    alive = pid_alive(holder.pid)
-    details["alive"] = alive
-    if not alive:
-        return (
-            Check(
-                "lock",
-                title,
-                "problem",
-                f"{held}, but no process {holder.pid} runs here: a container or another "
-                "PID namespace sharing LOCK_DIR holds it",
-                fix=f"find the container that mounts {ctx.config.lock_dir} and stop its poller",
-                details=details,
-            ),
-            holder,
-        )
-    state = "alive"
-    if ctx.config.bot_mode == "webhook":
-        return (
-            Check(
-                "lock",
-                title,
-                "problem",
-                f"{held}, {state}: a poller runs although this environment uses the webhook",
-                fix=stop,
-                details=details,
-            ),
-            holder,
-        )
-    return (
-        Check(
-            "lock",
-            title,
-            "warning",
-            f"{held}, {state}: a poller of this bot is running",
-            fix=stop,
+        return LOCK.warning(
+            f"{held}: another machine shares LOCK_DIR, so whether pid {holder.pid} is alive "
+            "cannot be checked from here",
+            fix=f"look on host {holder.host}; {stop}",
             details=details,
-        ),
-        holder,
+        )
+    details["alive"] = pid_alive(holder.pid)
+    if not details["alive"]:
+        return LOCK.problem(
+            f"{held}, but no process {holder.pid} runs here: a container or another PID "
+            "namespace sharing LOCK_DIR holds it",
+            fix=f"find the container that mounts {ctx.config.lock_dir} and stop its poller",
+            details=details,
+        )
+    if ctx.config.bot_mode == "webhook":
+        why = "a poller runs although this environment uses the webhook"
+        return LOCK.problem(f"{held}, alive: {why}", fix=stop, details=details)
+    return LOCK.warning(
+        f"{held}, alive: a poller of this bot is running", fix=stop, details=details
     )
 
 
 def check_processes(ctx: DoctorContext, holder: LockHolder | None) -> Check:
     """Other processes on this machine running this project's bot, by command line."""
-    title = "bot processes"
     found = find_bot_processes(ctx.root)
     if found is None:
-        return Check(
-            "processes", title, "skipped", "this system does not let us list its processes"
-        )
+        return PROCESSES.skipped("this system does not let us list its processes")
     expected = {holder.pid} if holder is not None else set()
-    gunicorn = {p.pid for p in found if "gunicorn" in " ".join(p.args[:2])}
     if ctx.config.bot_mode == "webhook":
-        expected |= gunicorn  # the webhook app: a master and its workers
+        # The webhook app: a gunicorn master and its workers.
+        expected |= {p.pid for p in found if "gunicorn" in " ".join(p.args[:2])}
     others = [p for p in found if p.pid not in expected]
-    listing = [{"pid": p.pid, "command": p.command} for p in found]
+    details = {"processes": [{"pid": p.pid, "command": p.command} for p in found]}
     if not others:
-        summary = (
-            "none besides this command"
-            if not found
-            else "only the expected ones: " + ", ".join(f"pid {p.pid}" for p in found)
-        )
-        return Check("processes", title, "ok", summary, details={"processes": listing})
+        pids = ", ".join(f"pid {p.pid}" for p in found)
+        summary = f"only the expected ones: {pids}" if found else "none besides this command"
+        return PROCESSES.ok(summary, details=details)
     names = "; ".join(f"pid {p.pid}: {p.command}" for p in others)
-    return Check(
-        "processes",
-        title,
-        "warning",
-        f"{len(others)} other process{'es' if len(others) > 1 else ''} run this project's bot "
-        f"here: {names}",
+    plural = "es" if len(others) > 1 else ""
+    return PROCESSES.warning(
+        f"{len(others)} other process{plural} run this project's bot here: {names}",
         fix="two copies on one token take each other's updates: stop the ones you did not mean "
         "to run (another terminal, the IDE's run window, a service, a container)",
-        details={"processes": listing},
+        details=details,
     )

@@ -13,7 +13,7 @@ import time
 import aiohttp
 
 from bot.commands.network import classify_error
-from bot.commands.report import Check, Report
+from bot.commands.report import Checks, Report
 from bot.commands.runner import settings_from_args
 from bot.commands.telegram import (
     REQUEST_TIMEOUT,
@@ -65,6 +65,13 @@ async def probe_readyz(url: str) -> tuple[bool, str]:
     return False, f"GET {url} -> {status} in {elapsed}: not the webhook app's answer"
 
 
+LOCAL_POLLER = Checks("lock", "local poller")
+ENDPOINT = Checks("probe", "webhook endpoint")
+REGISTER = Checks("register", "registration")
+READ_BACK = Checks("verify", "read back")
+DELETE = Checks("delete", "webhook")
+
+
 async def migrate(args: argparse.Namespace) -> Report:
     """Switch the bot from polling to this environment's webhook, keeping pending updates."""
     command = "migrate"
@@ -74,44 +81,8 @@ async def migrate(args: argparse.Namespace) -> Report:
     url = settings.webhook_url
     env_flag = f"--env {settings.app_env}"
     report = Report(command, "", none_means=WEBHOOK_NONE_MEANS)
-
-    holder = read_lock_holder(settings.lock_dir, settings.bot_id)
-    if holder is not None:
-        report.headline = "Migration refused: a poller of this bot runs on this machine."
-        report.add(
-            Check(
-                "lock",
-                "local poller",
-                "problem",
-                f"the polling lock is held by {holder.describe()} ({holder.command})",
-                fix=f"stop it first (Ctrl+C in its terminal, `kill {holder.pid}`, or stop its "
-                "service), then run migrate again",
-                details={"pid": holder.pid, "host": holder.host, "command": holder.command},
-            )
-        )
-        report.exit_code = ExitCode.LOCKED
+    if not await _ready_to_migrate(report, settings, args.skip_probe):
         return report
-    report.add(Check("lock", "local poller", "ok", "none: the polling lock is free"))
-
-    if args.skip_probe:
-        report.add(Check("probe", "webhook endpoint", "skipped", "--skip-probe given"))
-    else:
-        ready, what = await probe_readyz(readyz_url(settings))
-        if not ready:
-            report.headline = "Migration not done: the webhook endpoint does not answer."
-            report.add(
-                Check(
-                    "probe",
-                    "webhook endpoint",
-                    "problem",
-                    what,
-                    fix="start the webhook app (systemctl start / docker compose up) and check "
-                    "nginx and the certificate; or pass --skip-probe if you know better",
-                )
-            )
-            report.exit_code = ExitCode.ATTENTION
-            return report
-        report.add(Check("probe", "webhook endpoint", "ok", what))
 
     allowed_updates = await configured_allowed_updates(settings)
     async with open_bot(settings) as bot:
@@ -121,40 +92,28 @@ async def migrate(args: argparse.Namespace) -> Report:
         )
         after = await read_webhook_info(bot)
     report.facts = webhook_facts(after)
-    if registration.changed:
-        summary = f"setWebhook: {registration.description}"
-    else:
-        summary = "already set (by an earlier migrate, or the webhook app at its start)"
-    report.add(Check("register", "registration", "ok", summary))
+    changed = registration.changed
+    already = "already set (by an earlier migrate, or the webhook app at its start)"
+    report.add(REGISTER.ok(f"setWebhook: {registration.description}" if changed else already))
 
     if after.url != url:
         report.headline = "Migration not confirmed: Telegram reports another webhook URL."
+        report.exit_code = ExitCode.ATTENTION
         report.add(
-            Check(
-                "verify",
-                "read back",
-                "problem",
+            READ_BACK.problem(
                 f"getWebhookInfo says {after.url or '(none)'}, expected {url}",
                 fix="another process changes the webhook (a second deploy, another server on "
-                "this token): python -m bot doctor " + env_flag,
+                f"this token): python -m bot doctor {env_flag}",
             )
         )
-        report.exit_code = ExitCode.ATTENTION
         return report
-    report.add(
-        Check(
-            "verify",
-            "read back",
-            "ok",
-            f"getWebhookInfo shows {url}; the {before.pending_update_count} update(s) waiting "
-            f"at the switch go to it ({after.pending_update_count} still pending)"
-            if registration.changed
-            else f"getWebhookInfo shows {url}; {after.pending_update_count} update(s) pending",
-        )
-    )
+    pending = after.pending_update_count
+    at_switch = f"the {before.pending_update_count} update(s) waiting at the switch go to it"
+    shown = f"{at_switch} ({pending} still pending)" if changed else f"{pending} update(s) pending"
+    report.add(READ_BACK.ok(f"getWebhookInfo shows {url}; {shown}"))
     report.headline = (
         f"Migrated: Telegram delivers to {url}."
-        if registration.changed
+        if changed
         else f"Already migrated: the webhook is {url}; nothing changed."
     )
     report.next_steps = [
@@ -165,6 +124,41 @@ async def migrate(args: argparse.Namespace) -> Report:
         f"To go back: python -m bot rollback {env_flag}",
     ]
     return report
+
+
+async def _ready_to_migrate(report: Report, settings: Settings, skip_probe: bool) -> bool:
+    """No local poller, and the webhook endpoint answers; otherwise the report says why."""
+    holder = read_lock_holder(settings.lock_dir, settings.bot_id)
+    if holder is not None:
+        report.headline = "Migration refused: a poller of this bot runs on this machine."
+        report.exit_code = ExitCode.LOCKED
+        report.add(
+            LOCAL_POLLER.problem(
+                f"the polling lock is held by {holder.describe()} ({holder.command})",
+                fix=f"stop it first (Ctrl+C in its terminal, `kill {holder.pid}`, or stop its "
+                "service), then run migrate again",
+                details={"pid": holder.pid, "host": holder.host, "command": holder.command},
+            )
+        )
+        return False
+    report.add(LOCAL_POLLER.ok("none: the polling lock is free"))
+    if skip_probe:
+        report.add(ENDPOINT.skipped("--skip-probe given"))
+        return True
+    ready, what = await probe_readyz(readyz_url(settings))
+    if ready:
+        report.add(ENDPOINT.ok(what))
+        return True
+    report.headline = "Migration not done: the webhook endpoint does not answer."
+    report.exit_code = ExitCode.ATTENTION
+    report.add(
+        ENDPOINT.problem(
+            what,
+            fix="start the webhook app (systemctl start / docker compose up) and check nginx "
+            "and the certificate; or pass --skip-probe if you know better",
+        )
+    )
+    return False
 
 
 async def rollback(args: argparse.Namespace) -> Report:
@@ -190,7 +184,7 @@ async def rollback(args: argparse.Namespace) -> Report:
                 next_steps=next_steps,
                 none_means=WEBHOOK_NONE_MEANS,
             )
-            report.add(Check("delete", "webhook", "ok", "already deleted: nothing to do"))
+            report.add(DELETE.ok("already deleted: nothing to do"))
             return report
         await call_with_retry(
             lambda: bot.delete_webhook(drop_pending_updates=False, request_timeout=REQUEST_TIMEOUT),
@@ -205,14 +199,11 @@ async def rollback(args: argparse.Namespace) -> Report:
         next_steps=next_steps,
         none_means=WEBHOOK_NONE_MEANS,
     )
-    report.add(Check("delete", "webhook", "ok", f"deleteWebhook: {before.url} removed"))
+    report.add(DELETE.ok(f"deleteWebhook: {before.url} removed"))
     if after.url:
         report.headline = "Rollback not confirmed: a webhook is set again."
         report.add(
-            Check(
-                "verify",
-                "read back",
-                "problem",
+            READ_BACK.problem(
                 f"getWebhookInfo shows {after.url}",
                 fix="something registers it again (the webhook app's deploy step, another "
                 "server on this token): stop it, then run rollback again",
@@ -221,7 +212,7 @@ async def rollback(args: argparse.Namespace) -> Report:
         report.exit_code = ExitCode.ATTENTION
         return report
     pending = after.pending_update_count
-    report.add(Check("verify", "read back", "ok", f"no webhook; {pending} pending update(s) kept"))
+    report.add(READ_BACK.ok(f"no webhook; {pending} pending update(s) kept"))
     report.headline = (
         f"Rolled back: the webhook is deleted and {pending} pending update(s) wait for a poller."
     )

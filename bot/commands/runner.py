@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiogram.exceptions import TelegramAPIError
 
-from bot.commands.report import Check, Report, emit
+from bot.commands.report import Checks, Report, emit
 from bot.commands.telegram import describe_api_error
 from bot.exit_codes import ExitCode
 from bot.settings import ConfigError, Settings, load_settings
@@ -51,7 +51,7 @@ async def _reported(command: Command, args: argparse.Namespace) -> Report:
     except TelegramAPIError as exc:
         what, fix = describe_api_error(exc)
         report = Report(name, f"{name} failed: {what}.", exit_code=ExitCode.ATTENTION)
-        report.add(Check("bot_api", "Bot API", "problem", what, fix=fix))
+        report.add(Checks("bot_api", "Bot API").problem(what, fix=fix))
         return report
 
 
@@ -59,6 +59,7 @@ def config_refusal(command: str, problems: list[str], why: str | None = None) ->
     """The report of a command that cannot run with this configuration (exit 2)."""
     headline = f"{why or command}, nothing was changed."
     report = Report(command, headline, exit_code=ExitCode.CONFIG)
+    config = Checks("config", "configuration")
     for problem in problems:
-        report.add(Check("config", "configuration", "problem", problem))
+        report.add(config.problem(problem))
     return report

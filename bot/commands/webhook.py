@@ -12,7 +12,7 @@ import argparse
 from aiogram import Bot
 from aiogram.types import WebhookInfo
 
-from bot.commands.report import Check, Report
+from bot.commands.report import Checks, Report
 from bot.commands.runner import config_refusal, settings_from_args
 from bot.commands.telegram import (
     REQUEST_TIMEOUT,
@@ -86,7 +86,7 @@ async def webhook_set(args: argparse.Namespace) -> Report:
         headline = f"Webhook already set to {settings.webhook_url}: nothing changed."
         summary = "already right: setWebhook was not called"
     report = Report(command, headline, facts=webhook_facts(info), none_means=WEBHOOK_NONE_MEANS)
-    report.add(Check("register", "registration", "ok", summary))
+    report.add(Checks("register", "registration").ok(summary))
     return report
 
 
@@ -125,10 +125,7 @@ async def webhook_delete(args: argparse.Namespace) -> Report:
     report.facts["pending_before"] = pending
     if after.url:
         report.add(
-            Check(
-                "verify",
-                "read back",
-                "problem",
+            Checks("verify", "read back").problem(
                 f"getWebhookInfo still shows {after.url}",
                 fix="another process set it again (a deploy step?); run webhook info",
             )

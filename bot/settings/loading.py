@@ -22,14 +22,8 @@ from annotated_types import Ge, Le
 from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
-from bot.settings.model import (
-    LOAD_OPTIONS,
-    PROJECT_ROOT,
-    SECTIONS,
-    USE_DEFAULT,
-    LoadOptions,
-    Settings,
-)
+from bot.settings.fields import PROJECT_ROOT, USE_DEFAULT
+from bot.settings.model import LOAD_OPTIONS, SECTIONS, LoadOptions, Settings
 from bot.settings.rules import ConfigError, rule_problems
 
 

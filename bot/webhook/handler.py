@@ -95,49 +95,17 @@ class WebhookHandler:
 
     async def handle(self, request: web.Request) -> web.Response:
         """The POST handler of WEBHOOK_PATH (see the module docstring for the status codes)."""
-        if self.draining:
-            return web.Response(status=503, text="Shutting down, retry later")
-        if self.ip_allowlist:
-            address = self.client_addresses.resolve(request)
-            if not is_telegram_address(address):
-                return self._refuse(request, 403, "not from Telegram's networks")
-
-        token = request.headers.get(SECRET_HEADER)
-        if token is None:
-            return self._refuse(request, 401, "no secret header")
-        try:
-            token_bytes = token.encode("ascii")
-        except UnicodeEncodeError:
-            return self._refuse(request, 401, "non-ASCII secret header")
-        if not hmac.compare_digest(token_bytes, self._secret):
-            return self._refuse(request, 401, "wrong secret header")
-        # Before reading the body: at overload, spend as little as possible on a request.
-        if len(self._in_flight) >= self.max_in_flight:
-            self._log_overload()
-            return web.Response(status=503, text="Overloaded, retry later")
-
-        length = request.content_length
-        if length is not None and length > self.max_body_bytes:
-            return self._refuse(request, 413, f"body of {length} bytes is over the limit")
-        try:
-            body = await request.read()  # client_max_size enforces the limit on chunked bodies
-        except web.HTTPRequestEntityTooLarge:
-            return self._refuse(request, 413, "body over the limit")
-        except (OSError, HttpProcessingError) as exc:  # the client left, or broke the encoding
-            return self._refuse(request, 400, f"body not received ({type(exc).__name__})")
-        try:
-            update = Update.model_validate_json(body, context=self._validation_context)
-        except ValidationError as exc:
-            error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-            where = ".".join(str(part) for part in error["loc"]) or "body"
-            reason = f"body is not a Telegram Update ({error['type']} at {where})"
-            return self._refuse(request, 400, reason)
+        refusal = self._check_request(request)
+        if refusal is not None:
+            return refusal
+        update = await self._read_update(request)
+        if isinstance(update, web.Response):
+            return update
 
         update_id = update.update_id
         if not await self.deduplicator.claim(update_id):
             logger.debug("Update %d is a redelivery of a handled update; skipped", update_id)
             return web.Response()
-
         task = asyncio.current_task()
         assert task is not None
         self._in_flight[update_id] = task
@@ -161,6 +129,48 @@ class WebhookHandler:
             if self.draining and not self._in_flight:
                 self._idle.set()
         return web.Response()
+
+    def _check_request(self, request: web.Request) -> web.Response | None:
+        """The answer to a request refused before its body is read, or None to go on."""
+        if self.draining:
+            return web.Response(status=503, text="Shutting down, retry later")
+        if self.ip_allowlist:
+            address = self.client_addresses.resolve(request)
+            if not is_telegram_address(address):
+                return self._refuse(request, 403, "not from Telegram's networks")
+        token = request.headers.get(SECRET_HEADER)
+        if token is None:
+            return self._refuse(request, 401, "no secret header")
+        try:
+            token_bytes = token.encode("ascii")
+        except UnicodeEncodeError:
+            return self._refuse(request, 401, "non-ASCII secret header")
+        if not hmac.compare_digest(token_bytes, self._secret):
+            return self._refuse(request, 401, "wrong secret header")
+        # Before reading the body: at overload, spend as little as possible on a request.
+        if len(self._in_flight) >= self.max_in_flight:
+            self._log_overload()
+            return web.Response(status=503, text="Overloaded, retry later")
+        length = request.content_length
+        if length is not None and length > self.max_body_bytes:
+            return self._refuse(request, 413, f"body of {length} bytes is over the limit")
+        return None
+
+    async def _read_update(self, request: web.Request) -> Update | web.Response:
+        """The body validated as an Update, or the answer refusing it."""
+        try:
+            body = await request.read()  # client_max_size enforces the limit on chunked bodies
+        except web.HTTPRequestEntityTooLarge:
+            return self._refuse(request, 413, "body over the limit")
+        except (OSError, HttpProcessingError) as exc:  # the client left, or broke the encoding
+            return self._refuse(request, 400, f"body not received ({type(exc).__name__})")
+        try:
+            return Update.model_validate_json(body, context=self._validation_context)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+            where = ".".join(str(part) for part in error["loc"]) or "body"
+            reason = f"body is not a Telegram Update ({error['type']} at {where})"
+            return self._refuse(request, 400, reason)
 
     def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
         client = self.client_addresses.resolve(request) or "unknown"

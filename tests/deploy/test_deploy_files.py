@@ -11,10 +11,13 @@ import runpy
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from setuptools import find_packages
 
+from bot.settings import Settings
 from tests.helpers.processes import ROOT
 from tests.helpers.stack import DEPLOY, Nginx, Program, gunicorn, gunicorn_env, render
 
@@ -117,7 +120,8 @@ def test_gunicorn_conf_reads_its_environment(monkeypatch: pytest.MonkeyPatch) ->
     with_redis = load_gunicorn_conf(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0")
     assert with_redis["workers"] == len(os.sched_getaffinity(0))
     assert defaults["chdir"] == str(ROOT)
-    assert defaults["graceful_timeout"] > 30  # SHUTDOWN_TIMEOUT's default
+    # SHUTDOWN_TIMEOUT's default, and 15 s for the session to close.
+    assert defaults["graceful_timeout"] == Settings.model_fields["shutdown_timeout"].default + 15
     assert "%{" not in str(defaults["access_log_format"])  # no request header is logged
 
     configured = load_gunicorn_conf(
@@ -183,16 +187,12 @@ def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
     )
     ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
     assert ".env.*" in ignored and ".env" in ignored
+    copied = [line.split()[1] for line in lines if line.startswith("COPY ")]
+    assert "sandbox" not in copied and "tests" not in copied  # development tools only
 
 
-def test_compose_runs_production_under_gunicorn_and_one_poller_in_the_dev_profile() -> None:
-    yaml = pytest.importorskip("yaml", reason="PyYAML reads the compose file")
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    bot, dev = compose["services"]["bot"], compose["services"]["bot-dev"]
-    assert bot["env_file"] == "../.env.production" and "profiles" not in bot
-    assert bot["ports"] == ["127.0.0.1:8080:8080"]
-    assert "command" not in bot  # the image's CMD: gunicorn
-    assert dev["profiles"] == ["dev"]
-    assert dev["command"] == ["python", "run.py"]
-    assert dev["environment"]["BOT_MODE"] == "polling"
-    assert "replicas" not in str(dev)  # one poller per token
+def test_the_production_install_holds_the_runtime_and_the_handlers_but_not_the_sandbox() -> None:
+    # What setuptools puts in the wheel, found the way `pip install .` finds it.
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    packages = {name.split(".")[0] for name in find_packages(str(ROOT), **found["find"])}
+    assert packages == {"bot", "handlers"}

@@ -1,0 +1,59 @@
+"""What handlers and hooks receive: the settings, what setup(dispatcher) adds, the same in
+polling and in webhook mode."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.exit_codes import ExitCode
+from bot.settings import Settings
+from bot.webhook.app import create_app
+from sandbox import Emulator
+from tests.fixtures import recording_handlers
+from tests.helpers.constants import SECRET
+from tests.helpers.polling import RunningBot
+
+MakeSettings = Callable[..., Settings]
+StartRunner = Callable[..., Awaitable[RunningBot]]
+
+
+async def test_a_handler_reads_a_setting_it_receives_as_an_argument(
+    emulator: Emulator, token: str, make_settings: MakeSettings, start_runner: StartRunner
+) -> None:
+    await start_runner(make_settings(ADMIN_IDS="42"))
+    emulator.send_command(token, "/admin", chat_id=42)
+    emulator.send_command(token, "/admin", chat_id=43)
+    admin = await emulator.wait_bot_messages(token, 42, 1)
+    other = await emulator.wait_bot_messages(token, 43, 1)
+
+    assert admin[0]["text"].startswith("You are an admin of this bot (1 in ADMIN_IDS)")
+    assert other[0]["text"] == "This command is for the bot's admins (ADMIN_IDS)."
+
+
+async def test_startup_and_shutdown_hooks_receive_the_same_data_in_both_modes(
+    emulator: Emulator, token: str, make_settings: MakeSettings, start_runner: StartRunner
+) -> None:
+    module = "tests.fixtures.recording_handlers"
+    poller = await start_runner(make_settings(HANDLERS_MODULE=module))
+    assert await poller.stop() == ExitCode.OK
+    in_polling = dict(recording_handlers.RECEIVED)
+    recording_handlers.RECEIVED.clear()
+
+    webhook = make_settings(
+        HANDLERS_MODULE=module,
+        BOT_MODE="webhook",
+        WEBHOOK_BASE_URL="http://127.0.0.1:9",
+        WEBHOOK_SECRET=SECRET,
+    )
+    app = web.AppRunner(create_app(webhook), access_log=None)
+    await app.setup()
+    await app.cleanup()
+
+    # The webhook's hooks also get the aiohttp `app`; everything else is the same.
+    assert recording_handlers.RECEIVED["startup"] - {"app"} == in_polling["startup"]
+    assert recording_handlers.RECEIVED["shutdown"] - {"app"} == in_polling["shutdown"]
+    assert {"settings", "service", "bot", "bots", "dispatcher"} <= in_polling["startup"]
+    # The command menu of handlers.setup() was published, once per start.
+    assert len(emulator.api_calls(token, "setMyCommands")) == 2

@@ -1,0 +1,98 @@
+"""The settings are declared once: the env examples and the docs' table are held to the fields."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from bot.settings import Settings, env_names, read_settings
+from tests.helpers.processes import ROOT
+
+LINE = re.compile(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+def example_lines(env: str) -> dict[str, tuple[bool, str]]:
+    """{KEY: (commented out, value)} of `env/.env.<env>.example`."""
+    lines = (ROOT / "env" / f".env.{env}.example").read_text().splitlines()
+    found = (LINE.match(line.strip()) for line in lines)
+    return {m[2]: (m[1] is not None, m[3].strip()) for m in found if m}
+
+
+def listed_in(env: str) -> set[str]:
+    """The keys whose field says the env example of `env` lists them."""
+    return {
+        name.upper()
+        for name, field in Settings.model_fields.items()
+        if env in (field.json_schema_extra or {}).get("env_examples", [])  # type: ignore[operator, union-attr]
+    }
+
+
+@pytest.mark.parametrize("env", ["local", "production"])
+def test_each_env_example_lists_exactly_the_keys_its_fields_name(env: str) -> None:
+    keys = set(example_lines(env))
+    assert keys <= set(env_names()), f"unknown keys: {keys - set(env_names())}"
+    assert keys == listed_in(env)
+
+
+@pytest.mark.parametrize("env", ["local", "production"])
+def test_an_env_example_states_defaults_truly_and_every_value_in_it_is_valid(
+    env: str, tmp_path: Path
+) -> None:
+    lines = example_lines(env)
+    uncommented = tmp_path / "all-values.env"
+    uncommented.write_text("".join(f"{key}={value}\n" for key, (_, value) in lines.items()))
+    read = read_settings(env_file=uncommented, root=tmp_path, environment=False)
+    assert not read.invalid, [p for p in read.problems if "is not valid" in p]
+
+    defaults = read_settings(overrides={"APP_ENV": env}, root=tmp_path, environment=False).partial
+    for key, (commented, value) in lines.items():
+        name = key.lower()
+        no_default = Settings.model_fields[name].get_default(call_default_factory=True) in (
+            None,
+            (),
+        )
+        if commented or not value or no_default:
+            continue  # an example to uncomment, an empty value, or a placeholder to replace
+        assert getattr(read.partial, name) == getattr(defaults, name), f"{key}={value}"
+
+
+def settings_table_hook() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "settings_table", ROOT / "docs" / "hooks" / "settings_table.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_docs_configuration_table_is_generated_from_the_fields() -> None:
+    hook = settings_table_hook()
+    page = hook.on_page_markdown(f"# Configuration\n\n{hook.MARKER}\n")
+    for name, field in Settings.model_fields.items():
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{name.upper()}` |"))
+        assert field.description in row
+
+
+def test_a_setting_a_handler_reads_lives_in_its_field_the_env_examples_and_the_handler() -> None:
+    # ADMIN_IDS, read by handlers/admin.py: nothing else of the runtime had to change for it.
+    tracked = subprocess.run(
+        ["git", "grep", "-l", "-i", "admin_ids", "--", ".", ":!tests", ":!docs", ":!README.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if tracked.returncode not in (0, 1):
+        pytest.skip(f"git grep is not available here: {tracked.stderr.strip()}")
+    assert set(tracked.stdout.split()) == {
+        "bot/settings/features.py",
+        "env/.env.local.example",
+        "env/.env.production.example",
+        "handlers/admin.py",
+    }
