@@ -24,7 +24,7 @@ from pydantic.fields import FieldInfo
 
 from bot.settings.fields import PROJECT_ROOT, USE_DEFAULT
 from bot.settings.model import LOAD_OPTIONS, SECTIONS, LoadOptions, Settings
-from bot.settings.rules import ConfigError, rule_problems
+from bot.settings.rules import ConfigError
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def read_settings(
     partial, bad = _validate(readable, flags, LoadOptions(environment=environment, lenient=True))
     found = [
         *bad.items(),
-        *((k.lower(), t) for k, t in rule_problems(partial) if k.lower() not in bad),
+        *((k.lower(), t) for k, t in partial.rule_problems() if k.lower() not in bad),
     ]
     order = field_names()
     problems += [text for _, text in sorted(found, key=lambda item: order.index(item[0]))]

@@ -8,13 +8,8 @@ and its fix are written once. Messages never contain a secret: the token is show
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from bot.settings.model import Settings
 
 OFFICIAL_API_URL = "https://api.telegram.org"
 # Telegram only delivers webhooks to these ports (Bot API docs, setWebhook).
@@ -110,7 +105,7 @@ def telegram_refusal(base_url: str) -> str | None:
     return None
 
 
-# -- the rules between values (checked once every value is valid) --------------------------
+# -- the rules between values (Settings.rule_problems) ---------------------------------------
 
 TOKEN_MISSING = "BOT_TOKEN is missing: get one from @BotFather (/newbot) and set BOT_TOKEN=<token>."  # noqa: S105
 BASE_URL_REQUIRED = (
@@ -118,24 +113,3 @@ BASE_URL_REQUIRED = (
     "server, e.g. https://bot.example.com."
 )
 SECRET_REQUIRED = f"WEBHOOK_SECRET is required in webhook mode: generate one with {KEYGEN_COMMAND}."
-
-
-def rule_problems(settings: Settings) -> list[tuple[str, str]]:
-    """(key, problem) for every rule between settings that this configuration breaks."""
-    problems: list[tuple[str, str]] = []
-    if settings.bot_token is None:
-        problems.append(("BOT_TOKEN", TOKEN_MISSING))
-    if settings.bot_mode == "webhook":
-        if settings.webhook_base_url is None:
-            problems.append(("WEBHOOK_BASE_URL", BASE_URL_REQUIRED))
-        if settings.webhook_secret is None:
-            problems.append(("WEBHOOK_SECRET", SECRET_REQUIRED))
-    # A local Bot API server or the sandbox delivers anywhere; api.telegram.org does not.
-    base_url = settings.webhook_base_url
-    if (
-        base_url is not None
-        and settings.uses_official_api
-        and (refusal := telegram_refusal(base_url))
-    ):
-        problems.append(("WEBHOOK_BASE_URL", refusal))
-    return problems

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.exit_codes import ExitCode
 from sandbox import Emulator
-from tests.helpers.cli import Cli, write_env
+from tests.helpers.cli import Cli, text_facts, write_env
 
 ELSEWHERE = "http://127.0.0.1:9/telegram/webhook"
 
@@ -76,3 +76,26 @@ async def test_webhook_set_refuses_an_environment_configured_for_polling(
     assert result.code == ExitCode.CONFIG
     assert "configures polling (BOT_MODE=polling)" in result.out
     assert emulator.api_calls(token, "setWebhook") == []
+
+
+async def test_json_facts_are_machine_values_and_the_text_says_what_none_means(
+    cli: Cli, emulator: Emulator, token: str, local_env: dict[str, str]
+) -> None:
+    emulator.send_text(token, "waiting")
+
+    as_json = await cli("webhook", "info", "--json")
+    text = await cli("webhook", "info")
+
+    facts = as_json.json()["facts"]
+    assert facts == {
+        "url": None,
+        "pending_update_count": 1,
+        "last_error_message": None,
+        "last_error_date": None,
+        "configured_url": None,
+        "matches_configuration": True,
+    }
+    shown = text_facts(text.out)
+    assert shown["url"] == "none: no webhook is set"
+    assert shown["configured url"] == "none: polling mode"
+    assert shown["matches configuration"] == "yes"

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import pytest
 from aiogram import Dispatcher, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -195,22 +196,26 @@ async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(
     assert any("429" in line for line in logs.lines(logging.WARNING))
 
 
-async def test_a_server_that_is_not_a_bot_api_exits_2_naming_telegram_api_url(
-    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
+@pytest.mark.parametrize(
+    ("status", "description", "fix"),
+    [
+        (404, "Not Found", "Check TELEGRAM_API_URL"),  # not a Bot API server at that URL
+        (401, "Unauthorized", "Copy the current token from @BotFather"),  # a revoked token
+    ],
+)
+async def test_a_start_up_answer_no_retry_can_fix_exits_2_naming_the_fix(
+    emulator: Emulator,
+    token: str,
+    start_runner: StartRunner,
+    logs: LogWatcher,
+    status: int,
+    description: str,
+    fix: str,
 ) -> None:
-    emulator.inject_fault(token, "getMe", status=404, description="Not Found")
+    emulator.inject_fault(token, "getMe", status=status, description=description)
     bot = await start_runner(wait_parked=False)
     assert await bot.exit_code() == ExitCode.CONFIG
-    assert any("TELEGRAM_API_URL" in line for line in logs.lines(logging.ERROR))
-
-
-async def test_a_rejected_token_exits_2_and_says_to_copy_it_again(
-    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
-) -> None:
-    emulator.inject_fault(token, "getMe", status=401, description="Unauthorized")
-    bot = await start_runner(wait_parked=False)
-    assert await bot.exit_code() == ExitCode.CONFIG
-    assert any("@BotFather" in line for line in logs.lines(logging.ERROR))
+    assert any(fix in line for line in logs.lines(logging.ERROR)), logs.lines(logging.ERROR)
 
 
 # -- concurrency and shutdown -------------------------------------------------------------
