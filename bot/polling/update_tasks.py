@@ -71,9 +71,11 @@ class UpdateTasks:
                 await self.bot(response)
             handled = redelivery_reason() is None
         except Exception:
-            # The handlers' own error handler saw it first; this is what got past it.
-            logger.exception("Update %d failed", update.update_id)
-            handled = True  # as in webhook mode: a poison update must not come back forever
+            handled = redelivery_reason() is None
+            if handled:
+                # The handlers' own error handler saw it first; this is what got past it.
+                logger.exception("Update %d failed", update.update_id)
+            # Handled or not, as in webhook mode: a poison update must not come back forever.
         finally:
             self._slots.release()
             await self._record(update.update_id, handled)

@@ -22,9 +22,14 @@ import enum
 from collections import OrderedDict
 from typing import Protocol
 
+from aiogram.dispatcher.event.bases import CancelHandler
 
-class SharedStateUnavailable(Exception):
-    """Redis (REDIS_URL) cannot be reached right now; the message names it, password masked."""
+
+class SharedStateUnavailable(CancelHandler):
+    """Redis (REDIS_URL) cannot be reached right now; the message names it, password masked.
+
+    An aiogram CancelHandler: raised while an update is handled, it passes the handlers' own
+    error handler by (no apology is sent for an update that will come again)."""
 
 
 class Claim(enum.Enum):

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+from aiogram.dispatcher.event.bases import CancelHandler
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
@@ -26,6 +27,11 @@ from bot.runtime.redis_state import REDIS_ERRORS, RedisOutage
 from bot.settings.rules import TELEGRAM_ANSWER_TIMEOUT
 
 logger = logging.getLogger(__name__)
+
+
+class ConversationBusy(CancelHandler):
+    """A conversation's lock was not free in time: the update comes again later (an aiogram
+    CancelHandler, so the handlers' error handler does not apologise for it)."""
 
 
 class BotKeyBuilder(DefaultKeyBuilder):
@@ -99,7 +105,7 @@ class SharedIsolation(BaseEventIsolation):
                 self.wait_seconds,
             )
             ask_for_redelivery(f"the lock of chat {key.chat_id} was busy")
-            raise TimeoutError(f"the lock of chat {key.chat_id} was busy")
+            raise ConversationBusy(f"the lock of chat {key.chat_id} was busy")
         try:
             yield None
         finally:

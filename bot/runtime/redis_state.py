@@ -67,6 +67,15 @@ async def unreachable(redis: Redis, settings: Settings) -> str | None:
     return None
 
 
+async def startup_problem(settings: Settings) -> str | None:
+    """Why the bot must not start: REDIS_URL is set but Redis cannot be reached (exit 2)."""
+    redis = connect(settings)
+    try:
+        return await unreachable(redis, settings)
+    finally:
+        await redis.aclose()
+
+
 class RedisOutage:
     """Logs a Redis outage once when it starts and once when it ends; says why while it lasts."""
 

@@ -148,11 +148,12 @@ class WebhookHandler:
             await self._forget(update_id)
             raise
         except Exception:
-            logger.exception(
-                "Update %d failed in a handler; answered 200 anyway so that Telegram does not "
-                "redeliver it",
-                update_id,
-            )
+            if redelivery_reason() is None:
+                logger.exception(
+                    "Update %d failed in a handler; answered 200 anyway so that Telegram does "
+                    "not redeliver it",
+                    update_id,
+                )
         finally:
             del self._in_flight[update_id]
             if self.draining and not self._in_flight:
