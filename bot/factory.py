@@ -60,11 +60,7 @@ def create_storage(
     from bot.runtime.redis_fsm import SharedIsolation, SharedStorage
 
     storage = SharedStorage(
-        shared.redis,
-        settings.redis_key_prefix,
-        shared.outage,
-        state_ttl=settings.fsm_state_ttl,
-        data_ttl=settings.fsm_data_ttl,
+        shared, state_ttl=settings.fsm_state_ttl, data_ttl=settings.fsm_data_ttl
     )
     return storage, SharedIsolation(storage, settings.update_claim_seconds)
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
@@ -34,9 +36,15 @@ class UpdateIntake:
     """Takes fetched updates in; `offset` is what the next getUpdates may confirm."""
 
     def __init__(
-        self, tasks: UpdateTasks, stop: StopRequest, record: UpdateDeduplicator | None
+        self,
+        tasks: UpdateTasks,
+        stop: StopRequest,
+        record: UpdateDeduplicator | None,
+        conversation_of: Callable[[Update], StorageKey | None] = lambda _update: None,
     ) -> None:
+        """`conversation_of` gives the FSM key the record may lock with the claim."""
         self.tasks = tasks
+        self.conversation_of = conversation_of
         self.stop = stop
         self.record = record
         self._next: int | None = None  # the last fetched update + 1
@@ -77,7 +85,7 @@ class UpdateIntake:
                 continue  # ours, still running: fetched again because the offset waits for it
             self._pending.add(update_id)
             try:
-                claim = await record.claim(update_id)
+                claim = await record.claim(update_id, self.conversation_of(update))
             except SharedStateUnavailable:
                 await self.stop.sleep(next(self._redis_backoff))  # logged once by the record
                 return

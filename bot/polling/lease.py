@@ -162,9 +162,9 @@ class LeaseKeeper:
     async def _run(self) -> None:
         step = self.lease.ttl / 3
         while not self.lost.is_set():
-            await asyncio.sleep(
-                min(step, max(self.valid_until - self.margin - time.monotonic(), 0))
-            )
+            # Wake in time to renew before fetching would have to stop, but never busy-loop.
+            safe_for = self.valid_until - self.margin - time.monotonic()
+            await asyncio.sleep(max(min(step, safe_for), self.lease.ttl / 6))
             try:
                 valid_until = await self._renew_or_retake()
             except REDIS_ERRORS as exc:

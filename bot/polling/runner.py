@@ -44,7 +44,7 @@ from bot.runtime.api_errors import (
     not_a_bot_api_message,
     token_rejected_message,
 )
-from bot.runtime.dedup import UpdateDeduplicator
+from bot.runtime.dedup import UpdateDeduplicator, conversation_key
 from bot.runtime.retry import (
     MAX_RETRY_AFTER,
     NETWORK_BACKOFF,
@@ -105,7 +105,12 @@ class PollingRunner:
         self._stop = StopRequest()
         self._abandon = asyncio.Event()
         self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates, record)
-        self._intake = UpdateIntake(self._tasks, self._stop, record)
+        self._intake = UpdateIntake(
+            self._tasks,
+            self._stop,
+            record,
+            lambda update: conversation_key(dispatcher, bot, update) if record else None,
+        )
         self._lease = lease
         self._outage = OutageLog(settings.telegram_api_url)
         self._network_config = network_backoff

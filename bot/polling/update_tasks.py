@@ -62,7 +62,7 @@ class UpdateTasks:
         self.changed.set()
 
     async def _handle(self, update: Update) -> None:
-        new_update()
+        new_update(update.update_id)
         handled = False
         try:
             response = await self.dispatcher.feed_update(self.bot, update)

@@ -22,7 +22,11 @@ import enum
 from collections import OrderedDict
 from typing import Protocol
 
+from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.event.bases import CancelHandler
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import Update
 
 
 class SharedStateUnavailable(CancelHandler):
@@ -43,8 +47,9 @@ class Claim(enum.Enum):
 class UpdateDeduplicator(Protocol):
     """Claims update ids for handling; see the module docstring."""
 
-    async def claim(self, update_id: int) -> Claim:
-        """Claim `update_id`: NEW (yours to handle), RUNNING (someone handles it), DONE."""
+    async def claim(self, update_id: int, conversation: StorageKey | None = None) -> Claim:
+        """Claim `update_id`: NEW (yours to handle), RUNNING (someone handles it), DONE.
+        `conversation` is the FSM key of the update's conversation (None: it has none)."""
 
     async def finish(self, update_id: int) -> None:
         """The claimed update was handled: remember it as done."""
@@ -66,7 +71,7 @@ class MemoryDeduplicator:
         self._running: set[int] = set()
         self._done: OrderedDict[int, None] = OrderedDict()
 
-    async def claim(self, update_id: int) -> Claim:
+    async def claim(self, update_id: int, conversation: StorageKey | None = None) -> Claim:
         """NEW the first time, RUNNING while it is handled, DONE once it was."""
         if update_id in self._running:
             return Claim.RUNNING
@@ -89,3 +94,17 @@ class MemoryDeduplicator:
 
     def __len__(self) -> int:
         return len(self._running) + len(self._done)
+
+
+def conversation_key(dispatcher: Dispatcher, bot: Bot, update: Update) -> StorageKey | None:
+    """The FSM key of the update's conversation, resolved by aiogram's own middlewares' rules
+    (None when the update belongs to no chat and user)."""
+    event = UserContextMiddleware.resolve_event_context(update)
+    context = dispatcher.fsm.resolve_context(
+        bot=bot,
+        chat_id=event.chat_id,
+        user_id=event.user_id,
+        thread_id=event.thread_id,
+        business_connection_id=event.business_connection_id,
+    )
+    return context.key if context is not None else None

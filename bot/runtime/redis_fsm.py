@@ -13,17 +13,16 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any
 
 from aiogram.dispatcher.event.bases import CancelHandler
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
-from redis.asyncio import Redis
 from redis.exceptions import LockNotOwnedError
 
 from bot.runtime.redelivery import ask_for_redelivery
-from bot.runtime.redis_state import REDIS_ERRORS, RedisOutage
+from bot.runtime.redis_state import REDIS_ERRORS, SharedState, UpdateScope
 from bot.settings.rules import TELEGRAM_ANSWER_TIMEOUT
 
 logger = logging.getLogger(__name__)
@@ -34,42 +33,33 @@ class ConversationBusy(CancelHandler):
     CancelHandler, so the handlers' error handler does not apologise for it)."""
 
 
-class BotKeyBuilder(DefaultKeyBuilder):
-    """`<prefix>:<bot id>:fsm:<chat>[:<thread>]:<user>:<destiny>:<part>`: one Redis serves
-    several bots and environments."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__(
-            prefix=prefix, with_bot_id=True, with_business_connection_id=True, with_destiny=True
-        )
-
-    def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
-        """The key of one part of one conversation."""
-        built = super().build(key, part)
-        head = f"{self.prefix}{self.separator}{key.bot_id}{self.separator}"
-        return f"{head}fsm{self.separator}{built[len(head) :]}"
-
-
 class SharedStorage(RedisStorage):
-    """RedisStorage whose failures are outages: logged once, and the update comes again."""
+    """RedisStorage whose failures are outages (logged once, and the update comes again),
+    and which answers get_state from the update's scope when its claim read the state."""
 
     def __init__(
-        self,
-        redis: Redis,
-        prefix: str,
-        outage: RedisOutage,
-        state_ttl: int | None = None,
-        data_ttl: int | None = None,
+        self, shared: SharedState, state_ttl: int | None = None, data_ttl: int | None = None
     ) -> None:
-        super().__init__(redis, BotKeyBuilder(prefix), state_ttl=state_ttl, data_ttl=data_ttl)
-        self.outage = outage
+        super().__init__(shared.redis, shared.keys, state_ttl=state_ttl, data_ttl=data_ttl)
+        self.shared = shared
+        self.outage = shared.outage
+
+    def _scope(self, key: StorageKey) -> UpdateScope | None:
+        scope = self.shared.scope()
+        if scope is not None and scope.state_key == self.key_builder.build(key, "state"):
+            return scope
+        return None
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
-        """aiogram's, guarded."""
+        """aiogram's, guarded (and kept in the update's scope)."""
         await self.outage.guard(lambda: super(SharedStorage, self).set_state(key, state))
+        if (scope := self._scope(key)) is not None:
+            scope.state = state.state if isinstance(state, State) else state
 
     async def get_state(self, key: StorageKey) -> str | None:
-        """aiogram's, guarded."""
+        """aiogram's, guarded; from the update's scope when the claim read it."""
+        if (scope := self._scope(key)) is not None:
+            return scope.state
         return await self.outage.guard(lambda: super(SharedStorage, self).get_state(key))
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -92,8 +82,13 @@ class SharedIsolation(BaseEventIsolation):
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
-        """Hold the conversation's lock while its handler runs."""
+        """Hold the conversation's lock while its handler runs (the update's claim may hold it
+        already: then the record frees it when the update is done)."""
         name = self.storage.key_builder.build(key, "lock")
+        scope = self.storage.shared.scope()
+        if scope is not None and scope.lock_name == name:
+            yield None
+            return
         lock = self.storage.redis.lock(
             name, timeout=self.lock_seconds, blocking_timeout=self.wait_seconds
         )

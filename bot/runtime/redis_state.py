@@ -9,19 +9,18 @@ several bots and environments.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Literal, TypeVar
 
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.runtime.api_errors import describe_error
-from bot.runtime.dedup import Claim, SharedStateUnavailable
-from bot.runtime.redelivery import ask_for_redelivery
+from bot.runtime.dedup import SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.redelivery import ask_for_redelivery, current_update
 from bot.settings import Settings, mask_url
 
 logger = logging.getLogger(__name__)
@@ -121,16 +120,6 @@ class RedisOutage:
         return result
 
 
-# SET NX the claim, or say what is there: 0 new, 1 running, 2 done. One round trip.
-_CLAIM = """
-local value = redis.call('GET', KEYS[1])
-if not value then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 0
-end
-if value == 'done' then return 2 end
-return 1
-"""
 # Delete a key only while it holds our value (it may have expired and been taken since).
 DELETE_IF_OURS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -138,60 +127,67 @@ return 0
 """
 
 
-class RedisDeduplicator:
-    """The update record shared by every worker and host (see bot.runtime.dedup).
+class BotKeyBuilder(DefaultKeyBuilder):
+    """`<prefix>:<bot id>:fsm:<chat>[:<thread>]:<user>:<destiny>:<part>`: one Redis serves
+    several bots and environments."""
 
-    A claim is `running:<host>:<pid>:<random>` with a short TTL (UPDATE_CLAIM_TTL: longer
-    than a handler may run plus the shutdown's grace), so a worker killed mid-handler frees it
-    for Telegram's retry; done is `done` for UPDATE_DONE_TTL (a day: Telegram keeps an update
-    for 24 hours).
-    """
-
-    def __init__(self, redis: Redis, settings: Settings, outage: RedisOutage) -> None:
-        self.redis = redis
-        self.outage = outage
-        self.prefix = f"{key_prefix(settings)}:update:"
-        self.claim_ms = settings.update_claim_seconds * 1000
-        self.done_ms = settings.update_done_ttl * 1000
-        self.owner = f"running:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._claim = redis.register_script(_CLAIM)
-        self._release = redis.register_script(DELETE_IF_OURS)
-
-    def key(self, update_id: int) -> str:
-        """The Redis key of one update's record."""
-        return f"{self.prefix}{update_id}"
-
-    async def claim(self, update_id: int) -> Claim:
-        """NEW, RUNNING or DONE, atomically for every worker and host."""
-        keys, args = [self.key(update_id)], [self.owner, str(self.claim_ms)]
-        answer = await self.outage.guard(lambda: self._claim(keys=keys, args=args))
-        return (Claim.NEW, Claim.RUNNING, Claim.DONE)[int(answer)]
-
-    async def finish(self, update_id: int) -> None:
-        """Remember it as done for UPDATE_DONE_TTL."""
-        await self.outage.guard(
-            lambda: self.redis.set(self.key(update_id), "done", px=self.done_ms)
+    def __init__(self, prefix: str) -> None:
+        super().__init__(
+            prefix=prefix, with_bot_id=True, with_business_connection_id=True, with_destiny=True
         )
 
-    async def release(self, update_id: int) -> None:
-        """Drop the claim if it is still this process's."""
-        keys, args = [self.key(update_id)], [self.owner]
-        await self.outage.guard(lambda: self._release(keys=keys, args=args))
+    def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
+        """The key of one part of one conversation."""
+        built = super().build(key, part)
+        head = f"{self.prefix}{self.separator}{key.bot_id}{self.separator}"
+        return f"{head}fsm{self.separator}{built[len(head) :]}"
+
+
+@dataclass
+class UpdateScope:
+    """What the claim of one update took in the same round trip: its conversation's lock and
+    state, so that aiogram's FSM middleware does not ask Redis for them again."""
+
+    lock_name: str | None = None  # held from the claim until the update is done
+    lock_token: str = ""
+    state_key: str | None = None
+    state: str | None = None  # the conversation's state as read at the claim
+
+
+# Per process, by (bot key prefix, update id): a dispatcher built apart from the record (tests,
+# benchmarks) still finds what the claim took.
+_SCOPES: dict[tuple[str, int], UpdateScope] = {}
 
 
 class SharedState:
     """What one process shares with the bot's other processes: one Redis connection and its
-    outage log, and the objects built on them."""
+    outage log, and the key builder."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.redis = connect(settings)
         self.outage = RedisOutage(settings)
         self.prefix = key_prefix(settings)
+        self.keys = BotKeyBuilder(settings.redis_key_prefix)
 
-    def deduplicator(self) -> RedisDeduplicator:
+    def keep_scope(self, update_id: int, scope: UpdateScope) -> None:
+        """Remember what the claim of `update_id` took, for the FSM storage and isolation."""
+        _SCOPES[self.prefix, update_id] = scope
+
+    def drop_scope(self, update_id: int) -> UpdateScope:
+        """Forget it once the update is done; returns it (empty if there was none)."""
+        return _SCOPES.pop((self.prefix, update_id), UpdateScope())
+
+    def scope(self) -> UpdateScope | None:
+        """The scope of the update being handled in this task, if its claim took one."""
+        update_id = current_update()
+        return _SCOPES.get((self.prefix, update_id)) if update_id is not None else None
+
+    def deduplicator(self) -> UpdateDeduplicator:
         """The shared update record."""
-        return RedisDeduplicator(self.redis, self.settings, self.outage)
+        from bot.runtime.redis_record import RedisDeduplicator
+
+        return RedisDeduplicator(self)
 
     async def close(self) -> None:
         """Close the connection (the FSM storage built on it may have closed it already)."""

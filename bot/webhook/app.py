@@ -29,7 +29,7 @@ from bot.factory import (
     lifecycle_data,
 )
 from bot.logs import setup_logging
-from bot.runtime.dedup import UpdateDeduplicator
+from bot.runtime.dedup import UpdateDeduplicator, conversation_key
 from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
@@ -71,6 +71,9 @@ def create_app(
         client_addresses=client_addresses,
         ip_allowlist=settings.webhook_ip_allowlist,
         shared_state_down=(lambda: shared.outage.reason) if shared else (lambda: None),
+        conversation_of=(lambda update: conversation_key(dispatcher, bot, update))
+        if shared
+        else (lambda _update: None),
     )
     # client_max_size: aiohttp refuses larger bodies itself (chunked ones included).
     app = web.Application(client_max_size=settings.webhook_max_body_bytes)

@@ -37,6 +37,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
@@ -69,9 +70,11 @@ class WebhookHandler:
         client_addresses: ClientAddressResolver,
         ip_allowlist: bool = False,
         shared_state_down: Callable[[], str | None] = lambda: None,
+        conversation_of: Callable[[Update], StorageKey | None] = lambda _update: None,
         **workflow_data: Any,
     ) -> None:
-        """`shared_state_down` says why the shared state (Redis) is unusable, or None."""
+        """`shared_state_down` says why the shared state (Redis) is unusable, or None;
+        `conversation_of` gives the FSM key the record may lock with the claim."""
         self.bot = bot
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
@@ -81,6 +84,7 @@ class WebhookHandler:
         self.ip_allowlist = ip_allowlist
         self.workflow_data = workflow_data
         self.shared_state_down = shared_state_down
+        self.conversation_of = conversation_of
         self.started = False  # set once the dispatcher's startup handlers ran
         self.draining = False
         self._secret = secret.encode("ascii")
@@ -121,7 +125,7 @@ class WebhookHandler:
 
         update_id = update.update_id
         try:
-            claim = await self.deduplicator.claim(update_id)
+            claim = await self.deduplicator.claim(update_id, self.conversation_of(update))
         except SharedStateUnavailable:
             return web.Response(status=503, text="Shared state unavailable, retry later")
         if claim is Claim.DONE:
@@ -137,7 +141,7 @@ class WebhookHandler:
         task = asyncio.current_task()
         assert task is not None
         self._in_flight[update_id] = task
-        new_update()
+        new_update(update_id)
         try:
             result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
             if isinstance(result, TelegramMethod):

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bot.exit_codes import ExitCode
@@ -129,6 +130,10 @@ async def test_a_poller_cut_off_from_redis_stops_fetching_before_its_lease_expir
         await first.wait_for_line("is polling")
         await link.cut()  # host 1 cannot reach Redis; host 2 can
         await first.wait_for_line("fetching stops before it expires", timeout=10)
+        # Cut off, it retries calmly: a measured rate, not a wait for something to happen.
+        cpu_before = sum(psutil.Process(first.pid).cpu_times()[:2])
+        await asyncio.sleep(2)
+        assert sum(psutil.Process(first.pid).cpu_times()[:2]) - cpu_before < 0.5
         redis = redis_server.client()
         async with asyncio.timeout(10):
             while await redis.exists(f"tgbot:{token.split(':')[0]}:polling-lease"):
@@ -157,10 +162,14 @@ async def test_thirty_pollers_at_once_one_polls_and_each_message_is_answered_onc
 
     exits = {asyncio.create_task(p.wait(timeout=90)): p for p in pollers}
     finished: set[asyncio.Task[int]] = set()
-    async with asyncio.timeout(90):
-        while len(finished) < len(pollers) - 1:  # all but the one that polls
-            done, _ = await asyncio.wait(set(exits) - finished, return_when="FIRST_COMPLETED")
-            finished |= done
+    try:
+        async with asyncio.timeout(90):
+            while len(finished) < len(pollers) - 1:  # all but the one that polls
+                done, _ = await asyncio.wait(set(exits) - finished, return_when="FIRST_COMPLETED")
+                finished |= done
+    except TimeoutError:
+        running = "\n--\n".join(exits[t].output for t in set(exits) - finished)
+        raise AssertionError(f"pollers still running:\n{running}") from None
     for task in set(exits) - finished:
         task.cancel()
     await emulator.wait_until(
