@@ -4,8 +4,10 @@ conversation's updates one at a time, nothing acknowledged while Redis is down."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
+import aiohttp
 import pytest
 from aiogram import Router
 from aiogram.filters import Command
@@ -166,3 +168,25 @@ async def test_the_redis_password_never_reaches_a_log_line(
     assert response.status == 503
     assert "hunter2-pw" not in caplog.text
     assert f"127.0.0.1:{server.port}" in caplog.text and ":***@" in caplog.text
+
+
+async def test_an_update_abandoned_at_shutdown_leaves_no_lock_and_no_claim_behind(
+    start_worker: StartApp, redis_settings: Settings, redis_server: RedisServer, emulator: Emulator,
+    token: str,
+) -> None:  # fmt: skip
+    gate = Gate()  # never released: the handler is still running at the shutdown timeout
+    dispatcher = gate.dispatcher(shared_dispatcher(redis_settings))
+    worker = await start_worker(dispatcher=dispatcher, shutdown_timeout=0.2)
+    update = emulator.send_text(token, "stuck", chat_id=707)
+    in_flight = asyncio.create_task(worker.post(update))
+    await gate.started.wait()
+
+    assert await worker.handler.drain(0.2) == [update["update_id"]]
+    with contextlib.suppress(aiohttp.ClientError):
+        await in_flight  # unanswered: Telegram delivers it again
+    redis = redis_server.client()
+    keys = [k.decode() for k in await redis.keys("*")]
+    await redis.aclose()
+    # Neither the claim nor the conversation's lock waits for its TTL: the retry runs at once.
+    assert not [k for k in keys if k.endswith(f":update:{update['update_id']}")], keys
+    assert not [k for k in keys if k.endswith(":lock")], keys
