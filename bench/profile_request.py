@@ -88,8 +88,8 @@ async def stage_costs(api_url: str, count: int) -> list[tuple[str, float]]:
     from bench.apps import template_environment
     from bot.factory import create_dispatcher
     from bot.logs import RedactingFormatter
+    from bot.runtime.dedup import MemoryDeduplicator
     from bot.settings import load_settings
-    from bot.webhook.dedup import MemoryDeduplicator
 
     settings = load_settings(
         env_file=_empty_env_file(), environment=False,

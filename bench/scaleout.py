@@ -7,6 +7,7 @@ override the file). Without it: the same uvloop aiohttp worker by flags.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,10 @@ FALLBACK_WORKER_CLASS = "aiohttp.GunicornUVLoopWebWorker"
 IDLE_CPU_S = 0.05
 IDLE_WINDOW_S = 1.0
 MAX_BOOT_S = 120.0
+REDIS_MISSING = (
+    "redis-server is not installed: install the Debian package `redis-server` "
+    "(apt-get install redis-server), or run without --redis."
+)
 
 
 def gunicorn_argv(target: str, port: int, workers: int) -> list[str]:
@@ -46,17 +51,23 @@ def gunicorn_argv(target: str, port: int, workers: int) -> list[str]:
 
 
 def scaleout_app(
-    api_url: str, secret: str, port: int, workdir: Path
+    api_url: str, secret: str, port: int, workdir: Path, redis_url: str | None = None
 ) -> tuple[str, str, dict[str, str]]:
     """(label, gunicorn target, environment): the template's app once it exists, until then
-    aiogram's plain app so that the harness itself can be checked."""
+    aiogram's plain app so that the harness itself can be checked. With `redis_url`, the
+    template's FSM storage, isolation and update record are on Redis."""
     if TEMPLATE_APP.is_file():
         env = template_environment(api_url, secret, "127.0.0.1", port)
+        if redis_url is not None:
+            env["REDIS_URL"] = redis_url
+            # Each measurement starts from an empty keyspace of its own.
+            env["REDIS_KEY_PREFIX"] = f"bench-{port}"
         # An empty env file: a developer's own .env.production must not change the result.
         empty_env_file = workdir / ".env.bench"
         empty_env_file.touch()
         env["ENV_FILE"] = str(empty_env_file)
-        return "template", "bot.webhook.app:gunicorn_app", env
+        label = "template+redis" if redis_url is not None else "template"
+        return label, "bot.webhook.app:gunicorn_app", env
     env = {"BENCH_API_URL": api_url, "BENCH_SECRET": secret, "BOT_TOKEN": BENCH_TOKEN}
     return "aiogram-quiet", "bench.apps:aiogram_gunicorn_app", env
 
@@ -72,12 +83,13 @@ def run_scaleout(
     connections: int = 64,
     worker_counts: Sequence[int] = (1, 2),
     progress: Callable[[str], None] = print,
+    redis_url: str | None = None,
 ) -> list[ScaleoutResult]:
     """One measured wrk run per worker count, after every worker booted and a warm-up."""
     results = []
     for workers in worker_counts:
         port = free_port()
-        label, target, env = scaleout_app(api_url, secret, port, workdir)
+        label, target, env = scaleout_app(api_url, secret, port, workdir, redis_url)
         argv = gunicorn_argv(target, port, workers)
         progress(f"scale-out: {label} under gunicorn, {workers} worker(s): {' '.join(argv[1:])}")
         master = ServiceProcess(
@@ -136,3 +148,16 @@ def _wait_until_booted(master: ServiceProcess, workers: int) -> list[int]:
         f"gunicorn's {workers} worker(s) did not finish booting in {MAX_BOOT_S:.0f} s.\n"
         + master.log_tail()
     )
+
+
+def start_redis(workdir: Path) -> tuple[ServiceProcess, str]:
+    """A redis-server of the benchmark's own on loopback (nothing saved); its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise ProcessFailed(REDIS_MISSING)
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(workdir)]  # fmt: skip
+    redis = ServiceProcess("redis-server", argv, workdir / "redis.log").start()
+    redis.wait_listening(port, timeout=30)
+    return redis, f"redis://127.0.0.1:{port}/0"

@@ -33,7 +33,7 @@ from bench.report import (
     scaleout_table,
     scaleout_verdict,
 )
-from bench.scaleout import TEMPLATE_APP, run_scaleout
+from bench.scaleout import TEMPLATE_APP, run_scaleout, start_redis
 from bench.stub_api import settled_replies
 
 SECRET = "bench-secret-0123456789"
@@ -64,6 +64,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also run gunicorn with 1 and 2 workers (default: on)",
+    )
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="also run the scale-out with REDIS_URL (a redis-server of its own) and compare",
     )
     parser.add_argument(
         "--ingest",
@@ -159,6 +164,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             scaleout = run_scaleout(
                 stub, api_url, SECRET, workdir, ids, args.duration, args.warmup, progress=progress
             )
+        if args.scaleout and args.redis:
+            redis, redis_url = start_redis(workdir)
+            try:
+                scaleout += run_scaleout(
+                    stub, api_url, SECRET, workdir, ids, args.duration, args.warmup,
+                    progress=progress, redis_url=redis_url,
+                )  # fmt: skip
+            finally:
+                redis.stop()
     except ProcessFailed as error:
         print(f"benchmark stopped: {error}\nlogs kept in {workdir}", file=sys.stderr)
         return 1

@@ -1,16 +1,17 @@
 """The one place that builds the Bot, the FSM storage and the Dispatcher.
 
 Handlers receive what the dispatcher holds by aiogram's dependency injection: an argument
-named `settings` gets the `Settings`. `handlers/__init__.py` lists the routers in
-`get_routers()` and may define `setup(dispatcher)` to add middlewares, startup and shutdown
-hooks, or more injected objects (`dispatcher["db"] = ...`); every mode runs it.
+named `settings` gets the `Settings`, one named `redis` the Redis client (with REDIS_URL).
+`handlers/__init__.py` lists the routers in `get_routers()` and may define
+`setup(dispatcher)` to add middlewares, startup and shutdown hooks, or more injected objects
+(`dispatcher["db"] = ...`); every mode runs it.
 """
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -20,8 +21,12 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 
+from bot.runtime.dedup import MemoryDeduplicator, UpdateDeduplicator
 from bot.runtime.inline_filters import run_pure_filters_inline
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.runtime.redis_state import SharedState
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -36,15 +41,33 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
-    """FSM storage and event isolation: in memory, or shared on Redis when REDIS_URL is set."""
+def create_shared_state(settings: Settings) -> SharedState | None:
+    """The Redis connection shared with the bot's other processes, when REDIS_URL is set."""
     if settings.redis_url is None:
-        return MemoryStorage(), DisabledEventIsolation()
+        return None
     # Imported here so that the redis package is only needed when REDIS_URL is used.
-    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+    from bot.runtime.redis_state import SharedState
 
-    storage = RedisStorage.from_url(settings.redis_url.get_secret_value())
-    return storage, RedisEventIsolation(redis=storage.redis)
+    return SharedState(settings)
+
+
+def create_storage(
+    settings: Settings, shared: SharedState | None
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """FSM storage and event isolation: in memory, or on Redis (keys carry the bot id)."""
+    if shared is None:
+        return MemoryStorage(), DisabledEventIsolation()
+    from bot.runtime.redis_fsm import SharedIsolation, SharedStorage
+
+    storage = SharedStorage(
+        shared, state_ttl=settings.fsm_state_ttl, data_ttl=settings.fsm_data_ttl
+    )
+    return storage, SharedIsolation(storage, settings.update_claim_seconds)
+
+
+def create_deduplicator(shared: SharedState | None) -> UpdateDeduplicator:
+    """The record of handled updates: this process's, or shared on Redis."""
+    return MemoryDeduplicator() if shared is None else shared.deduplicator()
 
 
 def handlers_module(settings: Settings) -> ModuleType:
@@ -58,12 +81,17 @@ def load_routers(settings: Settings) -> list[Router]:
     return routers
 
 
-def create_dispatcher(settings: Settings) -> Dispatcher:
-    """A Dispatcher with the FSM storage, `settings` injected, every handlers router included
-    and the handlers' `setup(dispatcher)` applied; cheap sync filters run inline."""
-    storage, isolation = create_storage(settings)
+def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> Dispatcher:
+    """A Dispatcher with the FSM storage, `settings` (and `redis` with REDIS_URL) injected,
+    every handlers router included and the handlers' `setup(dispatcher)` applied; cheap sync
+    filters run inline. `shared` is made from the settings unless given."""
+    if shared is None:
+        shared = create_shared_state(settings)
+    storage, isolation = create_storage(settings, shared)
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
     dispatcher["settings"] = settings
+    if shared is not None:
+        dispatcher["redis"] = shared.redis
     module = handlers_module(settings)
     dispatcher.include_routers(*module.get_routers())
     setup = getattr(module, "setup", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,13 +65,32 @@ METHODS: dict[str, tuple[str, Method]] = {name.lower(): (name, m) for name, m in
 async def execute(bot: BotState, method: str, params: JSON, via: str = "http") -> tuple[int, JSON]:
     """Run one Bot API call, log it in `bot.calls`, and return (HTTP status, JSON body)."""
     name, function = METHODS.get(method.lower(), (method, None))
+    started = time.monotonic()
     try:
         if function is None:
             raise not_found()
         result = await function(bot, params)
+    except asyncio.CancelledError:
+        # The client hung up (a long poll it gave up on): recorded, so that a test sees it ran.
+        closed = "client closed the connection"
+        bot.calls.append(
+            ApiCall(name, params, False, None, None, closed, via, started, time.monotonic())
+        )
+        bot.changed()
+        raise
     except BotApiError as error:
         bot.calls.append(
-            ApiCall(name, params, False, None, error.error_code, error.description, via)
+            ApiCall(
+                name,
+                params,
+                False,
+                None,
+                error.error_code,
+                error.description,
+                via,
+                started,
+                time.monotonic(),
+            )
         )
         bot.changed()
         return error.error_code, error.body()
@@ -79,7 +100,17 @@ async def execute(bot: BotState, method: str, params: JSON, via: str = "http") -
     else:
         body["result"] = result
     bot.calls.append(
-        ApiCall(name, params, True, body["result"], None, body.get("description"), via)
+        ApiCall(
+            name,
+            params,
+            True,
+            body["result"],
+            None,
+            body.get("description"),
+            via,
+            started,
+            time.monotonic(),
+        )
     )
     bot.changed()
     return 200, body

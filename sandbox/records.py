@@ -37,6 +37,9 @@ class ApiCall:
     # "http": a request to /bot<token>/<method>; "fault": a request answered by an injected
     # fault; "webhook_reply": a method returned in the body of a webhook answer.
     via: str = "http"
+    # When the call arrived and when it was answered (time.monotonic()): a long poll spans both.
+    started: float = 0.0
+    finished: float = 0.0
 
 
 @dataclass

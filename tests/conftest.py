@@ -20,6 +20,7 @@ from sandbox import Emulator
 from tests.helpers.logs import LogWatcher, watching
 from tests.helpers.polling import RunningBot
 from tests.helpers.processes import BotProcess, write_env_file
+from tests.helpers.redis import RedisServer
 
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 
@@ -127,3 +128,11 @@ async def start_runner(
     for bot in running:
         if not bot.task.done():
             await bot.stop()
+
+
+@pytest.fixture
+async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    """A redis-server of the test's own (skipped, naming the package, where it is missing)."""
+    server = await RedisServer(tmp_path / "redis").start()
+    yield server
+    await server.stop()

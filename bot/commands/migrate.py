@@ -66,6 +66,7 @@ async def probe_readyz(url: str) -> tuple[bool, str]:
 
 
 LOCAL_POLLER = Checks("lock", "local poller")
+REMOTE_POLLER = Checks("lease", "poller elsewhere")
 ENDPOINT = Checks("probe", "webhook endpoint")
 REGISTER = Checks("register", "registration")
 READ_BACK = Checks("verify", "read back")
@@ -126,6 +127,34 @@ async def migrate(args: argparse.Namespace) -> Report:
     return report
 
 
+async def _no_poller_elsewhere(report: Report, settings: Settings) -> bool:
+    """With REDIS_URL: no other host holds the polling lease; otherwise the report says who."""
+    if settings.redis_url is None:
+        return True
+    from bot.polling.lease import read_lease
+    from bot.runtime.redis_state import SharedState
+
+    shared = SharedState(settings)
+    try:
+        held = await read_lease(shared)
+    finally:
+        await shared.close()
+    if held is None:
+        report.add(REMOTE_POLLER.ok("none: the Redis polling lease is free"))
+        return True
+    holder = held.holder
+    report.headline = "Migration refused: a poller of this bot runs on another host."
+    report.exit_code = ExitCode.LOCKED
+    report.add(
+        REMOTE_POLLER.problem(
+            f"the Redis polling lease is held by {holder.describe()} ({holder.command})",
+            fix=f"stop that poller on host {holder.host}, then run migrate again",
+            details={"pid": holder.pid, "host": holder.host, "command": holder.command},
+        )
+    )
+    return False
+
+
 async def _ready_to_migrate(report: Report, settings: Settings, skip_probe: bool) -> bool:
     """No local poller, and the webhook endpoint answers; otherwise the report says why."""
     holder = read_lock_holder(settings.lock_dir, settings.bot_id)
@@ -142,6 +171,8 @@ async def _ready_to_migrate(report: Report, settings: Settings, skip_probe: bool
         )
         return False
     report.add(LOCAL_POLLER.ok("none: the polling lock is free"))
+    if not await _no_poller_elsewhere(report, settings):
+        return False
     if skip_probe:
         report.add(ENDPOINT.skipped("--skip-probe given"))
         return True

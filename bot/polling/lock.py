@@ -78,6 +78,7 @@ class InstanceLock:
 
     def __init__(self, lock_dir: Path, bot_id: int) -> None:
         self.path = lock_path(lock_dir, bot_id)
+        self.holder: LockHolder = _this_process()  # what this process writes when it holds it
         self._lock = FileLock(
             self.path, timeout=_RETRY_FOR, mode=_MODE, poll_interval=_RETRY_STEP, thread_local=False
         )
@@ -97,7 +98,7 @@ class InstanceLock:
         except Timeout:
             raise LockHeld(_read_holder_retrying(self.path), self.path) from None
         try:
-            _write_holder(_holder_path(self.path), _this_process())
+            _write_holder(_holder_path(self.path), self.holder)
         except BaseException:
             self._lock.release()
             raise

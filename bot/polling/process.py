@@ -1,17 +1,23 @@
 """`python run.py` in polling mode: the lock, then the runner, until Ctrl+C or SIGTERM.
 
-The lock is taken before aiogram is even imported, so a second `python run.py` for the same
-bot is refused within a second instead of after the import.
+The local lock (and, with REDIS_URL, the lease that keeps one poller across hosts) is taken
+before aiogram is even imported, so a second poller of the same bot is refused within a
+second instead of after the import.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
 from bot.polling.lock import InstanceLock, LockHeld, LockHolder
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.polling.lease import LeaseKeeper
+    from bot.runtime.redis_state import SharedState
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +44,7 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
         return ExitCode.CONFIG
     name = settings.masked_token
     try:
-        code, name = asyncio.run(_poll(settings, takeover))
+        code, name = asyncio.run(_poll(settings, takeover, lock.holder))
     except KeyboardInterrupt:
         # Ctrl+C could not be handled as a stop request (see bot.runtime.stop_signals).
         code = ExitCode.OK
@@ -48,18 +54,54 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
     return code
 
 
-async def _poll(settings: Settings, takeover: bool) -> tuple[int, str]:
-    # Imported here, after the lock: aiogram takes seconds to import.
+async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple[int, str]:
+    shared = lease = None
+    if settings.redis_url is not None:
+        taken = await _take_lease(settings, holder)
+        if isinstance(taken, int):
+            return taken, settings.masked_token
+        shared, lease = taken
+    # Imported here, after the locks: aiogram takes seconds to import.
     from bot.factory import create_bot, create_dispatcher
     from bot.polling.runner import PollingRunner
     from bot.runtime.stop_signals import stop_signals
 
     runner = PollingRunner(
-        settings, create_bot(settings), create_dispatcher(settings), takeover=takeover
+        settings,
+        create_bot(settings),
+        create_dispatcher(settings, shared),
+        takeover=takeover,
+        record=shared.deduplicator() if shared is not None else None,
+        lease=lease,
     )
     with stop_signals(runner.request_stop):
         code = await runner.run()
     return code, runner.bot_label
+
+
+async def _take_lease(
+    settings: Settings, holder: LockHolder
+) -> tuple[SharedState, LeaseKeeper] | int:
+    """The Redis lease (one poller across hosts), or the exit code that refuses to poll."""
+    from bot.polling.lease import LeaseHeld, LeaseKeeper, PollingLease, lease_held_message
+    from bot.runtime.redis_state import REDIS_ERRORS, SharedState, unreachable
+
+    shared = SharedState(settings)
+    code: int = ExitCode.ERROR
+    try:
+        if problem := await unreachable(shared.redis, settings):
+            logger.error(problem)
+            code = ExitCode.CONFIG
+        else:
+            lease = PollingLease(shared, holder)
+            return shared, LeaseKeeper(lease, await lease.acquire())
+    except LeaseHeld as exc:
+        logger.error(lease_held_message(exc.held, settings.masked_token))
+        code = ExitCode.LOCKED
+    except REDIS_ERRORS as exc:
+        logger.error("Redis failed while taking the polling lease (%s); try again.", exc)
+    await shared.close()
+    return code
 
 
 def lock_held_message(holder: LockHolder, bot_label: str) -> str:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import socket
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
@@ -31,10 +31,12 @@ from bot.polling.conflicts import (
     conflict_diagnosis,
     conflict_exit_message,
     is_webhook_conflict,
+    lease_lost_message,
     takeover_message,
     webhook_active_message,
     webhook_appeared_message,
 )
+from bot.polling.intake import UpdateIntake
 from bot.polling.update_tasks import UpdateTasks
 from bot.runtime.api_errors import (
     API_UNAVAILABLE,
@@ -42,6 +44,7 @@ from bot.runtime.api_errors import (
     not_a_bot_api_message,
     token_rejected_message,
 )
+from bot.runtime.dedup import UpdateDeduplicator, conversation_key
 from bot.runtime.retry import (
     MAX_RETRY_AFTER,
     NETWORK_BACKOFF,
@@ -51,6 +54,9 @@ from bot.runtime.retry import (
 )
 from bot.runtime.stop_signals import StopRequest, StopRequested
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.polling.lease import LeaseKeeper
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,8 +91,11 @@ class PollingRunner:
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
         poll_timeout: int = POLL_TIMEOUT,
         network_backoff: BackoffConfig = NETWORK_BACKOFF,
+        record: UpdateDeduplicator | None = None,
+        lease: LeaseKeeper | None = None,
     ) -> None:
-        """`network_backoff` exists for tests that cannot wait seconds between retries."""
+        """`record` is the shared update record and `lease` the cross-host polling lease
+        (both with REDIS_URL); `network_backoff` exists for tests that cannot wait seconds."""
         self.settings = settings
         self.bot = bot
         self.dispatcher = dispatcher
@@ -95,8 +104,14 @@ class PollingRunner:
         self.username: str | None = None
         self._stop = StopRequest()
         self._abandon = asyncio.Event()
-        self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates)
-        self._offset: int | None = None  # next getUpdates offset: last started update + 1
+        self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates, record)
+        self._intake = UpdateIntake(
+            self._tasks,
+            self._stop,
+            record,
+            lambda update: conversation_key(dispatcher, bot, update) if record else None,
+        )
+        self._lease = lease
         self._outage = OutageLog(settings.telegram_api_url)
         self._network_config = network_backoff
         self._network_backoff = Backoff(network_backoff)
@@ -129,6 +144,8 @@ class PollingRunner:
     async def run(self) -> int:
         """Poll until stopped or until polling must not go on; returns the exit code."""
         started = False
+        if self._lease is not None:
+            self._lease.start()
         try:
             try:
                 code: int | None = await self._prepare()
@@ -204,11 +221,13 @@ class PollingRunner:
         # The HTTP request must outlive the long poll it contains.
         request_timeout = self.poll_timeout + 15
         while not self._stop.is_set():
-            request.offset = self._offset
+            if self._lease is not None and not await self._lease_usable():
+                return ExitCode.LOCKED
+            request.offset = self._intake.offset
             # After a failure, a short poll tells at once whether the Bot API is back.
             request.timeout = 0 if self._outage.since is not None else self.poll_timeout
             try:
-                updates = await self._stop.until_stopped(self.bot(request, request_timeout))
+                updates = await self._fetch(request, request_timeout)
             except TelegramConflictError as exc:
                 if is_webhook_conflict(exc):
                     return await self._webhook_appeared()
@@ -228,19 +247,40 @@ class PollingRunner:
                 self._outage.failed(exc, delay, self._network_config)
                 await self._stop.sleep(delay)
                 continue
+            if updates is None:
+                continue  # cut short: the lease may not be safe any more
             self._outage.succeeded()
             self._network_backoff.reset()
             self._conflicts.poll_succeeded()
-            await self._start_handlers(updates)
+            await self._intake.take(updates)
         return None
 
-    async def _start_handlers(self, updates: list[Update]) -> None:
-        for update in updates:
-            if self._stop.is_set():
-                return  # fetched but not started: not confirmed, so Telegram delivers it again
-            await self._stop.until_stopped(self._tasks.wait_for_slot())
-            self._tasks.start(update)
-            self._offset = update.update_id + 1
+    async def _fetch(self, request: GetUpdates, http_timeout: int) -> list[Update] | None:
+        """getUpdates, cut short (None) when the lease says fetching must stop."""
+        if self._lease is None:
+            return await self._stop.until_stopped(self.bot(request, http_timeout))
+        work = asyncio.ensure_future(self.bot(request, http_timeout))
+        halted = asyncio.ensure_future(self._lease.halted.wait())
+        try:
+            await self._stop.until_stopped(
+                asyncio.wait({work, halted}, return_when=asyncio.FIRST_COMPLETED)
+            )
+        finally:
+            halted.cancel()
+            if not work.done():
+                work.cancel()  # closes the long poll before the lease can expire
+                await asyncio.wait({work})
+        return None if work.cancelled() else work.result()
+
+    async def _lease_usable(self) -> bool:
+        """Wait while the lease cannot be renewed; False once another poller took it."""
+        assert self._lease is not None
+        if self._lease.halted.is_set() and not self._lease.lost.is_set():
+            await self._stop.until_stopped(self._lease.resumed_or_lost())
+        if self._lease.lost.is_set():
+            logger.error(lease_lost_message())
+            return False
+        return True
 
     async def _webhook_appeared(self) -> int:
         url = ""
@@ -260,6 +300,8 @@ class PollingRunner:
     async def _shutdown(self, started: bool) -> None:
         await self._finish_handlers()
         await self._confirm_offset()
+        if self._lease is not None:
+            await self._lease.stop()  # only now: the confirmation above is a getUpdates too
         try:
             if started:
                 await self.dispatcher.emit_shutdown(**lifecycle_data(self.dispatcher, self.bot))
@@ -284,12 +326,13 @@ class PollingRunner:
     async def _confirm_offset(self) -> None:
         """Tell Telegram which updates were received, so a restart does not get them again.
 
-        Every update below `_offset` was started and has now finished (or was abandoned and
-        logged); updates fetched but never started are above it and will be delivered again.
+        Every update below the offset is settled (see bot.polling.intake); updates fetched but
+        never started, or unfinished with REDIS_URL, are above it and will be delivered again.
         """
-        if self._offset is None:
+        offset = self._intake.offset
+        if offset is None:
             return
-        confirm = GetUpdates(offset=self._offset, timeout=0, limit=1)
+        confirm = GetUpdates(offset=offset, timeout=0, limit=1)
         try:
             await call_with_retry(
                 lambda: self.bot(confirm, CONFIRM_TIMEOUT), "Confirming the offset", CONFIRM_RETRY
@@ -300,6 +343,6 @@ class PollingRunner:
         logger.warning(
             "Could not confirm the updates handled before %d (%s): Telegram will deliver them "
             "again at the next start.",
-            self._offset,
+            offset,
             describe_error(error),
         )

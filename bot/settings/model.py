@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.settings import rules
 from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, unset
+from bot.settings.scale_out import RedisSettings
 from bot.settings.sections import (
     BotSettings,
     LoggingSettings,
@@ -49,6 +50,7 @@ SECTIONS: tuple[type[BaseModel], ...] = (
     WebhookSettings,
     PollingSettings,
     SharedSettings,
+    RedisSettings,
     LoggingSettings,
     FeatureSettings,
 )
@@ -60,6 +62,7 @@ class Settings(
     WebhookSettings,
     PollingSettings,
     SharedSettings,
+    RedisSettings,
     LoggingSettings,
     FeatureSettings,
 ):
@@ -158,6 +161,13 @@ class Settings(
     def webhook_secret_value(self) -> str:
         """The webhook secret (webhook mode always has one)."""
         return _required(self.webhook_secret, rules.SECRET_REQUIRED)
+
+    @property
+    def update_claim_seconds(self) -> int:
+        """How long an update being handled stays claimed, and a conversation locked: longer
+        than a handler may run plus the shutdown's grace (UPDATE_CLAIM_TTL overrides it)."""
+        default = rules.TELEGRAM_ANSWER_TIMEOUT + round(self.shutdown_timeout)
+        return self.update_claim_ttl or default
 
     @property
     def uses_official_api(self) -> bool:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 OFFICIAL_API_URL = "https://api.telegram.org"
 # Telegram only delivers webhooks to these ports (Bot API docs, setWebhook).
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+# Seconds Telegram waits for a webhook's answer: what a handler may take at most.
+TELEGRAM_ANSWER_TIMEOUT = 60
 TOKEN_FORMAT = re.compile(r"^(\d{1,20}):[A-Za-z0-9_-]{1,128}$")
 SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 KEYGEN_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'

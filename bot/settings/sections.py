@@ -8,7 +8,6 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, field_validator
 
@@ -191,7 +190,7 @@ class PollingSettings(BaseModel):
 
 
 class SharedSettings(BaseModel):
-    """Both modes: the graceful stop, and state shared between processes."""
+    """Both modes: the graceful stop."""
 
     shutdown_timeout: float = setting(
         30.0,
@@ -200,24 +199,6 @@ class SharedSettings(BaseModel):
         ge=0,
         le=86400,
     )
-    redis_url: SecretStr | None = setting(
-        None,
-        "Redis for FSM state and per-chat ordering shared by every worker (password never shown)",
-        shown_default="unset",
-    )
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        url = value.get_secret_value()
-        if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError(
-                f"REDIS_URL={rules.mask_url(url)!r} is not valid: use redis://host:6379/0 "
-                "(or rediss:// or unix://)."
-            )
-        return value
 
 
 class LoggingSettings(BaseModel):

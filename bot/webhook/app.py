@@ -21,12 +21,18 @@ import os
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
-from bot.factory import create_bot, create_dispatcher, lifecycle_data
+from bot.factory import (
+    create_bot,
+    create_deduplicator,
+    create_dispatcher,
+    create_shared_state,
+    lifecycle_data,
+)
 from bot.logs import setup_logging
+from bot.runtime.dedup import UpdateDeduplicator, conversation_key
 from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
-from bot.webhook.dedup import MemoryDeduplicator, UpdateDeduplicator
 from bot.webhook.handler import WebhookHandler
 
 logger = logging.getLogger(__name__)
@@ -44,14 +50,16 @@ def create_app(
     deduplicator: UpdateDeduplicator | None = None,
 ) -> web.Application:
     """The aiohttp app serving the webhook; `bot`, `dispatcher` and `deduplicator` default to
-    the project's own (tests and benchmarks pass theirs). The app closes the bot's session."""
+    the project's own (tests and benchmarks pass theirs), sharing one Redis connection with
+    REDIS_URL. The app closes the bot's session and the FSM storage."""
     secret = settings.webhook_secret_value  # ConfigError without one
     try:
         client_addresses = ClientAddressResolver(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError([str(exc)]) from None
+    shared = create_shared_state(settings)
     bot = bot or create_bot(settings)
-    dispatcher = dispatcher or create_dispatcher(settings)
+    dispatcher = dispatcher or create_dispatcher(settings, shared)
 
     handler = WebhookHandler(
         bot,
@@ -59,9 +67,13 @@ def create_app(
         secret=secret,
         max_body_bytes=settings.webhook_max_body_bytes,
         max_in_flight=settings.webhook_max_in_flight,
-        deduplicator=deduplicator or MemoryDeduplicator(),
+        deduplicator=deduplicator or create_deduplicator(shared),
         client_addresses=client_addresses,
         ip_allowlist=settings.webhook_ip_allowlist,
+        shared_state_down=(lambda: shared.outage.reason) if shared else (lambda: None),
+        conversation_of=(lambda update: conversation_key(dispatcher, bot, update))
+        if shared
+        else (lambda _update: None),
     )
     # client_max_size: aiohttp refuses larger bodies itself (chunked ones included).
     app = web.Application(client_max_size=settings.webhook_max_body_bytes)
@@ -84,6 +96,8 @@ def create_app(
             await dispatcher.emit_shutdown(**lifecycle_data(dispatcher, bot, app=app))
         finally:
             await dispatcher.fsm.close()
+            if shared is not None:
+                await shared.close()
             await bot.session.close()
 
     app.on_startup.append(on_startup)
@@ -98,10 +112,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 when updates are taken; 503 while starting or draining."""
-    if request.app[HANDLER_KEY].ready:
+    """200 when updates are taken; 503 with the reason while starting, draining, or while the
+    shared state (Redis) cannot be reached."""
+    reason = request.app[HANDLER_KEY].not_ready
+    if reason is None:
         return web.Response(text="ready")
-    return web.Response(status=503, text="not ready")
+    return web.Response(status=503, text=f"not ready: {reason}")
 
 
 async def gunicorn_app() -> web.Application:

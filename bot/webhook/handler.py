@@ -12,13 +12,15 @@ only then is it answered 200. So:
 - Telegram's own limit (`WEBHOOK_MAX_CONNECTIONS`) is the back-pressure; `WEBHOOK_MAX_IN_FLIGHT`
   caps a worker on top of it (503 past it, Telegram retries later) instead of queueing;
 - a handler must finish within Telegram's 60 s answer timeout; start longer work as your own
-  background job. A redelivery of an update that is still running is answered 200 and skipped.
+  background job. A redelivery of an update that is still running (here, or on another worker
+  with REDIS_URL) is answered 503, not 200: if the first handling dies, the retry handles it.
 
 Status codes: 200 handled (also when a handler raised: the exception is logged, and a poison
-update must not block its chat with redeliveries for a day) or a duplicate; 400 not JSON or not
-an Update; 401 missing or wrong secret; 403 not from Telegram's networks (when the allowlist is
-on); 413 body too large; 503 overloaded or shutting down; 405 (from aiohttp) for another
-method. Bad input gets one WARNING line without secret values and never reaches the dispatcher.
+update must not block its chat with redeliveries for a day) or a duplicate of a handled one;
+400 not JSON or not an Update; 401 missing or wrong secret; 403 not from Telegram's networks
+(when the allowlist is on); 413 body too large; 503 overloaded, shutting down, being handled,
+or the shared state (Redis) unreachable; 405 (from aiohttp) for another method. Bad input gets
+one WARNING line without secret values and never reaches the dispatcher.
 
 Shutdown (`drain`): new updates get 503, in-flight ones get SHUTDOWN_TIMEOUT seconds to finish,
 the rest are cancelled without an answer (so Telegram redelivers them) and their ids logged.
@@ -27,20 +29,24 @@ the rest are cancelled without an answer (so Telegram redelivers them) and their
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
+from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.redelivery import new_update, redelivery_reason
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
-from bot.webhook.dedup import UpdateDeduplicator
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +69,12 @@ class WebhookHandler:
         deduplicator: UpdateDeduplicator,
         client_addresses: ClientAddressResolver,
         ip_allowlist: bool = False,
+        shared_state_down: Callable[[], str | None] = lambda: None,
+        conversation_of: Callable[[Update], StorageKey | None] = lambda _update: None,
         **workflow_data: Any,
     ) -> None:
+        """`shared_state_down` says why the shared state (Redis) is unusable, or None;
+        `conversation_of` gives the FSM key the record may lock with the claim."""
         self.bot = bot
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
@@ -73,6 +83,8 @@ class WebhookHandler:
         self.client_addresses = client_addresses
         self.ip_allowlist = ip_allowlist
         self.workflow_data = workflow_data
+        self.shared_state_down = shared_state_down
+        self.conversation_of = conversation_of
         self.started = False  # set once the dispatcher's startup handlers ran
         self.draining = False
         self._secret = secret.encode("ascii")
@@ -84,9 +96,18 @@ class WebhookHandler:
         self._overload_logged_at = -OVERLOAD_LOG_INTERVAL
 
     @property
+    def not_ready(self) -> str | None:
+        """Why updates are not taken right now (starting, draining, Redis down), or None."""
+        if not self.started:
+            return "starting"
+        if self.draining:
+            return "shutting down"
+        return self.shared_state_down()
+
+    @property
     def ready(self) -> bool:
-        """True while updates are taken: started and not draining."""
-        return self.started and not self.draining
+        """True while updates are taken."""
+        return self.not_ready is None
 
     @property
     def in_flight(self) -> list[int]:
@@ -103,12 +124,24 @@ class WebhookHandler:
             return update
 
         update_id = update.update_id
-        if not await self.deduplicator.claim(update_id):
+        try:
+            claim = await self.deduplicator.claim(update_id, self.conversation_of(update))
+        except SharedStateUnavailable:
+            return web.Response(status=503, text="Shared state unavailable, retry later")
+        if claim is Claim.DONE:
             logger.debug("Update %d is a redelivery of a handled update; skipped", update_id)
             return web.Response()
+        if claim is Claim.RUNNING:
+            # Not 200: if the first handling dies, this retry is what handles it.
+            return web.Response(status=503, text="Being handled, retry later")
+        return await self._handle_claimed(update)
+
+    async def _handle_claimed(self, update: Update) -> web.Response:
+        update_id = update.update_id
         task = asyncio.current_task()
         assert task is not None
         self._in_flight[update_id] = task
+        new_update(update_id)
         try:
             result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
             if isinstance(result, TelegramMethod):
@@ -116,19 +149,32 @@ class WebhookHandler:
                 await self.dispatcher.silent_call_request(self.bot, result)
         except asyncio.CancelledError:
             # Abandoned at shutdown: unanswered, so Telegram redelivers it; let that be handled.
-            await self.deduplicator.release(update_id)
+            await self._forget(update_id)
             raise
         except Exception:
-            logger.exception(
-                "Update %d failed in a handler; answered 200 anyway so that Telegram does not "
-                "redeliver it",
-                update_id,
-            )
+            if redelivery_reason() is None:
+                logger.exception(
+                    "Update %d failed in a handler; answered 200 anyway so that Telegram does "
+                    "not redeliver it",
+                    update_id,
+                )
         finally:
             del self._in_flight[update_id]
             if self.draining and not self._in_flight:
                 self._idle.set()
+        if redelivery_reason() is not None:
+            await self._forget(update_id)
+            return web.Response(status=503, text="Not handled, retry later")
+        try:
+            await self.deduplicator.finish(update_id)
+        except SharedStateUnavailable:
+            logger.warning("Update %d was handled; Redis could not record it as done", update_id)
         return web.Response()
+
+    async def _forget(self, update_id: int) -> None:
+        # Without Redis the claim expires by itself (UPDATE_CLAIM_TTL); the retry handles it then.
+        with contextlib.suppress(SharedStateUnavailable):
+            await self.deduplicator.release(update_id)
 
     def _check_request(self, request: web.Request) -> web.Response | None:
         """The answer to a request refused before its body is read, or None to go on."""

@@ -17,7 +17,7 @@ from bot.exit_codes import ExitCode
 from bot.runtime.stop_signals import stop_signals
 from bot.settings import ConfigError, Settings
 from bot.webhook.app import BOT_KEY, DISPATCHER_KEY, create_app, freeze_startup_objects
-from bot.webhook.registration import register_for_deploy
+from bot.webhook.registration import redis_problem, register_for_deploy
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ def serve_webhook(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings) -> int:
+    if problem := await redis_problem(settings):
+        logger.error(problem)
+        return ExitCode.CONFIG
     try:
         app = create_app(settings)
     except ConfigError as exc:

@@ -160,6 +160,15 @@ async def ensure_webhook(
     return WebhookRegistration(changed=True, info=info, description=description)
 
 
+async def redis_problem(settings: Settings) -> str | None:
+    """With REDIS_URL: why Redis cannot be used at start (the deploy stops with exit 2)."""
+    if settings.redis_url is None:
+        return None
+    from bot.runtime.redis_state import startup_problem
+
+    return await startup_problem(settings)
+
+
 async def register_for_deploy(
     bot: Bot, settings: Settings, allowed_updates: Sequence[str]
 ) -> ExitCode:
@@ -194,7 +203,11 @@ async def register_for_deploy(
 
 
 async def register_once(settings: Settings) -> ExitCode:
-    """Build a Bot and the dispatcher (for its update types), register, close them again."""
+    """Check Redis (with REDIS_URL), then build a Bot and the dispatcher (for its update
+    types), register, close them again: what a deploy does once before serving."""
+    if problem := await redis_problem(settings):
+        logger.error(problem)
+        return ExitCode.CONFIG
     bot = create_bot(settings)
     dispatcher = create_dispatcher(settings)
     try:

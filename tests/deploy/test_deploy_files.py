@@ -178,7 +178,7 @@ async def test_gunicorn_refuses_a_graceful_timeout_shorter_than_the_drain(
 def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
     lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()]
     assert "FROM python:3.11-slim" in lines
-    assert 'RUN pip install ".[prod]"' in lines
+    assert 'RUN pip install ".[prod,redis]"' in lines
     user = [line for line in lines if line.startswith("USER ")]
     assert user == ["USER tgbot"]
     assert lines.index("USER tgbot") < next(i for i, x in enumerate(lines) if x.startswith("CMD"))

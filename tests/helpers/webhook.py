@@ -85,7 +85,8 @@ class Gate:
     def release(self) -> None:
         self.released.set()
 
-    def dispatcher(self) -> Dispatcher:
+    def dispatcher(self, dispatcher: Dispatcher | None = None) -> Dispatcher:
+        """`dispatcher` (a new in-memory one by default) with the gate as its only handler."""
         router = Router(name="gate")
 
         async def wait_for_the_test(message: Message, bot: Bot) -> None:
@@ -95,7 +96,7 @@ class Gate:
             self.finished.append(message.message_id)
 
         router.message.register(wait_for_the_test)
-        dispatcher = Dispatcher()
+        dispatcher = dispatcher or Dispatcher()
         dispatcher.include_router(router)
         return dispatcher
 

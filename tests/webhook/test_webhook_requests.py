@@ -9,7 +9,7 @@ import pytest
 
 from sandbox import Emulator
 from tests.helpers.constants import SECRET
-from tests.helpers.webhook import StartApp, raw_post
+from tests.helpers.webhook import Gate, StartApp, raw_post
 
 pytestmark = pytest.mark.usefixtures("caplog")
 
@@ -26,6 +26,24 @@ async def test_update_is_handled_before_it_is_answered_200(
     # Acknowledged after handling: the reply is already at Telegram when the 200 arrives.
     replies = emulator.bot_messages(token, 501)
     assert len(replies) == 1 and replies[0]["text"].startswith("Hello")
+
+
+async def test_a_redelivery_while_the_first_is_handled_gets_503_and_after_it_200(
+    start_app: StartApp, emulator: Emulator, token: str
+) -> None:
+    gate = Gate()
+    running = await start_app(dispatcher=gate.dispatcher())
+    update = emulator.send_text(token, "slow one", chat_id=503)
+    first = asyncio.create_task(running.post(update))
+    await gate.started.wait()
+
+    during = await running.post(update)  # Telegram retried: the first has not answered yet
+    gate.release()
+    after = (await first, await running.post(update))
+
+    assert during.status == 503  # not 200: if the first handling died, this retry would count
+    assert [response.status for response in after] == [200, 200]
+    assert running.reached_dispatcher == [update["update_id"]]
 
 
 async def test_redelivered_update_is_answered_200_and_handled_once(

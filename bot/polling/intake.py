@@ -1,0 +1,108 @@
+"""Which fetched updates start, and which offset the next getUpdates confirms.
+
+An offset tells Telegram "every update below it was received": it must never pass an update
+that could still be lost.
+
+- Without a shared record (no REDIS_URL), an update is confirmed once its handler *started*,
+  as aiogram does: a poller killed mid-handler loses that update (documented).
+- With the shared record (REDIS_URL), an update is confirmed once its handler *finished*: the
+  offset stops below the oldest update not yet done, here or on another host, and every update
+  fetched again is claimed first, so one that is running or done is skipped. A poller killed
+  with kill -9 mid-handler then loses nothing (its claim expires and the next poller handles
+  the update) and no handover handles anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import Update
+from aiogram.utils.backoff import Backoff, BackoffConfig
+
+from bot.polling.update_tasks import UpdateTasks
+from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.stop_signals import StopRequest
+
+# Seconds before looking again when nothing new could start (every update fetched is still
+# running or held): getUpdates would answer at once with the same updates.
+RECHECK_AFTER = 1.0
+REDIS_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=10.0, factor=2, jitter=0)
+
+
+class UpdateIntake:
+    """Takes fetched updates in; `offset` is what the next getUpdates may confirm."""
+
+    def __init__(
+        self,
+        tasks: UpdateTasks,
+        stop: StopRequest,
+        record: UpdateDeduplicator | None,
+        conversation_of: Callable[[Update], StorageKey | None] = lambda _update: None,
+    ) -> None:
+        """`conversation_of` gives the FSM key the record may lock with the claim."""
+        self.tasks = tasks
+        self.conversation_of = conversation_of
+        self.stop = stop
+        self.record = record
+        self._next: int | None = None  # the last fetched update + 1
+        self._pending: set[int] = set()  # fetched, not known to be done
+        self._redis_backoff = Backoff(REDIS_BACKOFF)
+
+    @property
+    def offset(self) -> int | None:
+        """The next getUpdates offset (None before the first update)."""
+        if self.record is None:
+            return self._next
+        self._pending -= self.tasks.take_settled()
+        return min(self._pending) if self._pending else self._next
+
+    async def take(self, updates: list[Update]) -> None:
+        """Start what may start; returns once the next getUpdates makes sense."""
+        if self.record is None:
+            await self._take_started(updates)
+        else:
+            await self._take_claimed(updates, self.record)
+
+    async def _take_started(self, updates: list[Update]) -> None:
+        for update in updates:
+            if self.stop.is_set():
+                return  # fetched but not started: not confirmed, so Telegram delivers it again
+            await self.stop.until_stopped(self.tasks.wait_for_slot())
+            self.tasks.start(update)
+            self._next = update.update_id + 1
+
+    async def _take_claimed(self, updates: list[Update], record: UpdateDeduplicator) -> None:
+        started = 0
+        for update in updates:
+            if self.stop.is_set():
+                return
+            update_id = update.update_id
+            self._next = update_id + 1
+            if update_id in self.tasks.running_ids:
+                continue  # ours, still running: fetched again because the offset waits for it
+            self._pending.add(update_id)
+            try:
+                claim = await record.claim(update_id, self.conversation_of(update))
+            except SharedStateUnavailable:
+                await self.stop.sleep(next(self._redis_backoff))  # logged once by the record
+                return
+            self._redis_backoff.reset()
+            if claim is Claim.DONE:
+                self._pending.discard(update_id)
+            elif claim is Claim.NEW:
+                await self.stop.until_stopped(self.tasks.wait_for_slot())
+                self.tasks.start(update)
+                started += 1
+        if not started and self._pending:
+            await self._wait_for_progress()
+
+    async def _wait_for_progress(self) -> None:
+        # Until one of our handlers finishes, or a moment passes (a claim elsewhere may end).
+        self.tasks.changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await self.stop.until_stopped(
+                asyncio.wait_for(self.tasks.changed.wait(), RECHECK_AFTER)
+            )

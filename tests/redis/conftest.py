@@ -1,0 +1,68 @@
+"""Fixtures of the Redis tests: webhook workers in this process sharing one real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiogram import Dispatcher
+from aiohttp import web
+
+from bot.factory import create_bot, create_shared_state, create_storage
+from bot.settings import Settings, load_settings
+from bot.webhook.app import create_app
+from sandbox import Emulator
+from tests.helpers.constants import SECRET
+from tests.helpers.redis import RedisServer
+from tests.helpers.webhook import App, StartApp
+
+
+@pytest.fixture
+def redis_settings(
+    emulator: Emulator, token: str, tmp_path: Path, redis_server: RedisServer
+) -> Settings:
+    """Webhook-mode settings talking to the emulator, with REDIS_URL."""
+    values = {
+        "BOT_TOKEN": token,
+        "APP_ENV": "production",
+        "TELEGRAM_API_URL": emulator.base_url,
+        "WEBHOOK_BASE_URL": "http://127.0.0.1:9",
+        "WEBHOOK_SECRET": SECRET,
+        "LOCK_DIR": str(tmp_path / "state"),
+        "SHUTDOWN_TIMEOUT": "5",
+        "REDIS_URL": redis_server.url,
+        "UPDATE_CLAIM_TTL": "3",
+    }
+    return load_settings(overrides=values, root=tmp_path, environment=False)
+
+
+def shared_dispatcher(settings: Settings) -> Dispatcher:
+    """An empty dispatcher on the shared FSM storage and isolation (routers added by a test)."""
+    storage, isolation = create_storage(settings, create_shared_state(settings))
+    return Dispatcher(storage=storage, events_isolation=isolation)
+
+
+@pytest.fixture
+async def start_worker(redis_settings: Settings) -> AsyncIterator[StartApp]:
+    """A webhook worker in this process: create_app with REDIS_URL, on a loopback port. Each
+    call is another worker sharing the same Redis."""
+    runners: list[web.AppRunner] = []
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+
+    async def start(dispatcher: Dispatcher | None = None, **changes: Any) -> App:
+        settings = redis_settings.model_copy(update=changes)
+        reached: list[int] = []
+        app = create_app(settings, bot=create_bot(settings), dispatcher=dispatcher)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        return App(runner, http, settings, reached)
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+    await http.close()
