@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,25 +64,22 @@ METHODS: dict[str, tuple[str, Method]] = {name.lower(): (name, m) for name, m in
 async def execute(bot: BotState, method: str, params: JSON, via: str = "http") -> tuple[int, JSON]:
     """Run one Bot API call, log it in `bot.calls`, and return (HTTP status, JSON body)."""
     name, function = METHODS.get(method.lower(), (method, None))
+    started = time.monotonic()
     try:
         if function is None:
             raise not_found()
         result = await function(bot, params)
     except BotApiError as error:
-        bot.calls.append(
-            ApiCall(name, params, False, None, error.error_code, error.description, via)
-        )
-        bot.changed()
+        failed = ApiCall(name, params, False, None, error.error_code, error.description, via)
+        bot.record_call(failed.timed(started))
         return error.error_code, error.body()
     body: JSON = {"ok": True}
     if isinstance(result, Answer):
         body["result"], body["description"] = result.result, result.description
     else:
         body["result"] = result
-    bot.calls.append(
-        ApiCall(name, params, True, body["result"], None, body.get("description"), via)
-    )
-    bot.changed()
+    answered = ApiCall(name, params, True, body["result"], None, body.get("description"), via)
+    bot.record_call(answered.timed(started))
     return 200, body
 
 
@@ -113,10 +111,8 @@ class BotApiRoutes:
         if fault is not None:
             name = METHODS.get(method.lower(), (method, None))[0]
             body = fault.answer()
-            bot.calls.append(
-                ApiCall(name, params, False, None, fault.status, body["description"], "fault")
-            )
-            bot.changed()
+            failed = ApiCall(name, params, False, None, fault.status, body["description"], "fault")
+            bot.record_call(failed.timed(time.monotonic()))
             if fault.drop:
                 return _drop_connection(request)
             return web.json_response(body, status=fault.status)
