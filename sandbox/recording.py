@@ -19,6 +19,9 @@ from sandbox.views import key_text
 
 JSON = dict[str, Any]
 Snapshot = dict[int, JSON]
+# The project's line length (ruff), and how much of a long text goes on one line.
+LINE_LENGTH = 100
+PIECE_LENGTH = 80
 
 
 @dataclass
@@ -127,28 +130,45 @@ class TestWriter:
         actor = self._actor(step)
         self.lines.append("")
         if step.action == "click":
-            self.lines.append(f"    reply = await {actor}.click({_literal(self._button(step))})")
+            self._emit(f"reply = await {actor}.click(", self._button(step), ")")
         else:
-            self.lines.append(f"    reply = await {actor}.send({_literal(step.text)})")
+            self._emit(f"reply = await {actor}.send(", step.text, ")")
         before, after = step.before, step.after or {}
         sent = [after[i] for i in sorted(after) if i not in before]
         edited = [after[i] for i in sorted(after) if i in before and after[i] != before[i]]
         deleted = [i for i in sorted(before) if i not in after]
         answer = self.bot.callback_queries.get(step.query_id or "")
         if answer is not None and answer.get("text"):
-            self.lines.append(f"    assert reply.toast == {_literal(answer['text'])}")
-        self.lines.append(f"    assert reply.texts == {_literals(m.get('text', '') for m in sent)}")
+            self._emit("assert reply.toast == ", answer["text"])
+        self._emit("assert reply.texts == ", [m.get("text", "") for m in sent])
         if edited:
-            texts = _literals(m.get("text", "") for m in edited)
-            self.lines.append(f"    assert reply.edited_texts == {texts}")
+            self._emit("assert reply.edited_texts == ", [m.get("text", "") for m in edited])
         if deleted:
             self.lines.append(f"    assert len(reply.deleted) == {len(deleted)}")
         shown = sent or edited
         if shown and shown[-1].get("reply_markup"):
-            self.lines.append(f"    assert reply.buttons == {_literals(_buttons(shown[-1]))}")
+            self._emit("assert reply.buttons == ", _buttons(shown[-1]))
         if step.keyboard_after != step.keyboard_before:
             keys = _reply_keys(step.keyboard_after)
-            self.lines.append(f"    assert {actor}.chat.reply_keyboard == {keys}")
+            compare = "is" if keys == "None" else "=="
+            self.lines.append(f"    assert {actor}.chat.reply_keyboard {compare} {keys}")
+
+    def _emit(self, head: str, value: str | list[str], tail: str = "") -> None:
+        """`head` + the value as a literal + `tail`, split over lines to fit in 100 columns."""
+        items = value if isinstance(value, list) else [value]
+        flat = ", ".join(_literal(item) for item in items)
+        line = f"    {head}{f'[{flat}]' if isinstance(value, list) else flat}{tail}"
+        if len(line) <= LINE_LENGTH:
+            self.lines.append(line)
+            return
+        opening, closing = ("[", "]") if isinstance(value, list) else ("(", ")")
+        self.lines.append(f"    {head}{opening}")
+        for item in items:
+            pieces = [_literal(piece) for piece in _pieces(item)]
+            self.lines += [f"        {piece}" for piece in pieces]
+            if isinstance(value, list):
+                self.lines[-1] += ","
+        self.lines.append(f"    {closing}{tail}")
 
     def _button(self, step: Step) -> str:
         """The button's text, or its callback data where the text is not unique."""
@@ -184,8 +204,16 @@ def _literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _literals(texts: Any) -> str:
-    return "[" + ", ".join(_literal(str(t)) for t in texts) + "]"
+def _pieces(text: str) -> list[str]:
+    """`text` cut after line breaks, and long lines after a space, for implicit concatenation."""
+    pieces: list[str] = []
+    for line in text.splitlines(keepends=True) or [""]:
+        while len(line) > PIECE_LENGTH and " " in line[:PIECE_LENGTH]:
+            cut = line.rindex(" ", 0, PIECE_LENGTH) + 1
+            pieces.append(line[:cut])
+            line = line[cut:]
+        pieces.append(line)
+    return pieces
 
 
 def _identifier(name: str, taken: set[str]) -> str:

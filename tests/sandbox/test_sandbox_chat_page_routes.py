@@ -4,6 +4,9 @@ itself is in tests/browser/). Here the test plays the bot with aiogram's Bot."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,6 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from sandbox import Emulator
+from tests.helpers.processes import ROOT
 
 JSON = dict[str, Any]
 ADA, BEN, GROUP = 1001, 1002, -1001
@@ -117,8 +121,8 @@ async def test_the_group_is_one_chat_where_each_page_user_speaks(
     assert messages[0]["chat"]["type"] == "group"
 
 
-async def test_a_recorded_conversation_exports_as_a_pytest_file(
-    page: Page, bot: Bot, http: aiohttp.ClientSession
+async def test_a_recorded_conversation_exports_as_a_lint_clean_pytest_file(
+    page: Page, bot: Bot, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
     await page.post("recording", on=True)
     await page.post("send", chat_id=ADA, user_id=ADA, text="/menu")
@@ -151,3 +155,21 @@ async def test_a_recorded_conversation_exports_as_a_pytest_file(
         '    assert reply.edited_texts == ["You chose pear"]',
     ):
         assert line in source.splitlines(), f"{line!r} not in:\n{source}"
+    exported = tmp_path / "test_recorded.py"
+    exported.write_text(source)
+    for ruff in (["format", "--check"], ["check"]):
+        linted = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ruff",
+                *ruff,
+                "--config",
+                str(ROOT / "pyproject.toml"),
+                str(exported),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert linted.returncode == 0, linted.stdout + linted.stderr
