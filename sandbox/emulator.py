@@ -170,12 +170,7 @@ class Emulator:
     def block_bot(self, token: str, user_id: int, blocked: bool = True) -> None:
         """A user blocks the bot (or, with blocked=False, unblocks it): writing to them is a
         403 `Forbidden: bot was blocked by the user`. Their own messages still arrive."""
-        bot = self.bot(token)
-        if blocked:
-            bot.blocked_by.add(user_id)
-        else:
-            bot.blocked_by.discard(user_id)
-        bot.changed()
+        users.block_bot(self.bot(token), user_id, blocked)
 
     # -- reading -------------------------------------------------------------------------
 

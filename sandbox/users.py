@@ -131,3 +131,12 @@ def edit_user_message(bot: BotState, chat_id: int, message_id: int, text: str) -
     edited["edit_date"] = int(time.time())
     bot.store_message(edited)
     return bot.enqueue("edited_message", edited)
+
+
+def block_bot(bot: BotState, user_id: int, blocked: bool) -> None:
+    """A user blocks the bot (or unblocks it); writing to them is then a 403."""
+    if blocked:
+        bot.blocked_by.add(user_id)
+    else:
+        bot.blocked_by.discard(user_id)
+    bot.changed()

@@ -16,6 +16,7 @@ const state = {
   callsAfter: 0,
   calls: [],
   seen: {},
+  seenSet: false,
   pendingQueries: new Set(),
   hiddenKeyboard: null,
   request: null,
@@ -123,6 +124,10 @@ function conversations() {
 
 function renderConversations(view) {
   const last = Object.fromEntries(view.chats.map((chat) => [chat.id, chat.last_message_id]));
+  if (!state.seenSet) {
+    state.seen = { ...last }; // what was there when the page opened counts as seen
+    state.seenSet = true;
+  }
   state.seen[state.chatId] = last[state.chatId] || 0;
   const items = conversations().map((chat) => {
     const item = element("li");
