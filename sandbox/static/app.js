@@ -100,6 +100,11 @@ function switchChat(chatId) {
 // -- rendering -----------------------------------------------------------------------------
 
 function render(view) {
+  if (view.version < state.version) {
+    // A new emulator (the sandbox was restarted): its calls are numbered from 1 again.
+    state.calls = [];
+    state.callsAfter = 0;
+  }
   state.version = view.version;
   state.users = view.users;
   state.group = view.group;

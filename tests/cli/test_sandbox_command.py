@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import webbrowser
 from pathlib import Path
 
 import aiohttp
 import psutil
 import pytest
 
-from bot.cli import main
+from bot.cli import build_parser, main
 from bot.exit_codes import ExitCode
+from bot.sandbox_mode import announce, sandbox_settings
 from tests.helpers.sandbox_run import PageClient, fresh_copy, page_address, run_py
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -85,3 +87,17 @@ def _runs_in(process: psutil.Process, project: Path) -> bool:
         return process.cwd() == str(project) and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:  # gone meanwhile, or not ours to look at
         return False
+
+
+def test_open_opens_the_chat_page_in_the_default_browser(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    args = build_parser(tmp_path).parse_args(["--sandbox", "--open"])
+    settings = sandbox_settings(args, "http://127.0.0.1:8081", str(tmp_path))
+
+    announce(settings, "http://127.0.0.1:8081", open_browser=args.open)
+
+    assert opened == ["http://127.0.0.1:8081/"]
+    assert "chat with the bot at http://127.0.0.1:8081/" in capsys.readouterr().out
