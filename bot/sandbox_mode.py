@@ -6,7 +6,7 @@ from the same settings loader with flags: a made-up token, TELEGRAM_API_URL = th
 a temporary LOCK_DIR. Polling is the real lock and `PollingRunner`; `--mode webhook` is the
 real webhook app, registered with `ensure_webhook()` and served on a free loopback port, with
 the emulator delivering to it (secret header, retries). Your env file still supplies your
-own settings (ADMIN_IDS, ...). Ctrl+C stops the bot, then the emulator.
+own settings (those of features.py). Ctrl+C stops the bot, then the emulator.
 
 This is the one module of `bot/` that imports `sandbox`, inside a function: a production
 install (`pip install .`) has no `sandbox/`, and says so here.
