@@ -75,6 +75,8 @@ class Recording:
 class TestWriter:
     """Writes a recording as a test that reads like one written by hand."""
 
+    __test__ = False  # not a test class, despite its name
+
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
         self.bot = recording.bot

@@ -130,8 +130,9 @@ class BotTest:
 
     def transcript(self) -> str:
         """Every chat of the test as text: who said what, buttons, failed calls."""
-        chats = list(self.state.chats) or [0]
-        return "\n".join(transcript(self.state, chat_id) for chat_id in chats)
+        if not self.state.chats:
+            return "(no chats: nobody has written to the bot)"
+        return "\n".join(transcript(self.state, chat_id) for chat_id in self.state.chats)
 
     async def wait_until(self, predicate: Callable[[], bool], what: str) -> None:
         """Wait until `predicate()` holds; fail with the transcript after `timeout` seconds."""
