@@ -74,6 +74,7 @@ async def test_the_chat_page_from_start_to_an_exported_regression_test(
 
     await check_formatting_errors_and_deletion(page, bot)
     exported = await record_the_survey_and_export_it(page, tmp_path)
+    await page.screenshot(path=artifacts_dir() / "chat-page.png", full_page=True)
 
     # Another user's conversation, then back; the group, speaking as someone else.
     await page.locator("#conversations").get_by_role("button", name="Ben").click()
@@ -87,7 +88,6 @@ async def test_the_chat_page_from_start_to_an_exported_regression_test(
     await send(page, "hello, group")
     await expect(page.locator(".message.from-user .sender")).to_have_text("Cleo")
     await expect(bot_says(page)).to_contain_text("hello, group")
-    await page.screenshot(path=artifacts_dir() / "chat-page.png", full_page=True)
 
     await check_the_webhook_panel(page, emulator, token, running)
     await run_the_exported_test(exported)
