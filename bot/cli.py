@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
-from bot.settings import PROJECT_ROOT, ConfigError, load_settings
+from bot.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]
 Subcommands = argparse._SubParsersAction  # argparse's type for `add_subparsers()`
@@ -22,6 +22,13 @@ Subcommands = argparse._SubParsersAction  # argparse's type for `add_subparsers(
 
 def run_bot(args: argparse.Namespace) -> int:
     """`run`: start the bot in its configured mode; returns the process exit code."""
+    if args.sandbox:
+        from bot.sandbox_mode import run_sandbox
+
+        return run_sandbox(args, start_bot)
+    if args.open:
+        print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
+        return ExitCode.CONFIG
     overrides = {"bot_mode": args.mode} if args.mode else {}
     try:
         settings = load_settings(
@@ -30,7 +37,12 @@ def run_bot(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return ExitCode.CONFIG
-    if settings.bot_mode == "webhook" and args.takeover:
+    return start_bot(settings, takeover=args.takeover)
+
+
+def start_bot(settings: Settings, *, takeover: bool = False) -> int:
+    """Set up logging, then poll or serve the webhook, as the settings say; the exit code."""
+    if settings.bot_mode == "webhook" and takeover:
         print("--takeover only applies to polling mode.", file=sys.stderr)
         return ExitCode.CONFIG
     from bot.logs import setup_logging
@@ -39,7 +51,7 @@ def run_bot(args: argparse.Namespace) -> int:
     if settings.bot_mode == "polling":
         from bot.polling.process import run_polling
 
-        return run_polling(settings, takeover=args.takeover)
+        return run_polling(settings, takeover=takeover)
     from bot.webhook.process import serve_webhook
 
     return serve_webhook(settings)
@@ -157,11 +169,21 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
         default=default,
         help="override BOT_MODE for this run",
     )
+    flag = False if default is None else default
     parser.add_argument(
         "--takeover",
         action="store_true",
-        default=False if default is None else default,
+        default=flag,
         help="polling only: delete an active webhook first (pending updates are kept)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=flag,
+        help="run against the offline Bot API emulator and its chat page: no token, no network",
+    )
+    parser.add_argument(
+        "--open", action="store_true", default=flag, help="with --sandbox: open the chat page"
     )
 
 

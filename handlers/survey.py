@@ -1,10 +1,13 @@
-"""/survey: a two-step conversation kept in FSM state (name, then age, then a summary)."""
+"""/survey: a two-step conversation kept in FSM state (name, then age, then a summary).
+
+The name step offers the user's Telegram name on a reply keyboard: one tap answers it.
+"""
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import Message
+from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 
 class Survey(StatesGroup):
@@ -12,9 +15,21 @@ class Survey(StatesGroup):
     age = State()
 
 
+def name_keyboard(message: Message) -> ReplyKeyboardMarkup | None:
+    if message.from_user is None:
+        return None
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=message.from_user.first_name)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
 async def begin(message: Message, state: FSMContext) -> None:
     await state.set_state(Survey.name)
-    await message.answer("What is your name? (/cancel to stop)")
+    await message.answer(
+        "What is your name? (/cancel to stop)", reply_markup=name_keyboard(message)
+    )
 
 
 async def cancel(message: Message, state: FSMContext) -> None:
@@ -22,13 +37,13 @@ async def cancel(message: Message, state: FSMContext) -> None:
         await message.answer("Nothing to cancel.")
         return
     await state.clear()
-    await message.answer("Cancelled.")
+    await message.answer("Cancelled.", reply_markup=ReplyKeyboardRemove())
 
 
 async def got_name(message: Message, state: FSMContext) -> None:
     await state.update_data(name=message.text)
     await state.set_state(Survey.age)
-    await message.answer("How old are you?")
+    await message.answer("How old are you?", reply_markup=ReplyKeyboardRemove())
 
 
 async def got_age(message: Message, state: FSMContext) -> None:

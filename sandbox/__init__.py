@@ -6,8 +6,10 @@
         await tg.wait_bot_messages(token, chat_id=100, count=1)
 
 It reproduces what the Bot API server does where bots get it wrong: long polling and its
-409 Conflicts, offsets, webhook delivery with secret, per-chat order and retries, rate limits.
-Run it standalone with `python -m sandbox --port 8081`.
+409 Conflicts, offsets, webhook delivery with secret, per-chat order and retries, rate limits,
+formatting and its 400s. Its address also serves a chat page (`chat_page.py`, `static/`) to
+talk to the bot by hand. `python run.py --sandbox` runs it with the bot; standalone it is
+`python -m sandbox --port 8081`. `sandbox.testing` is the handler-test fixture.
 """
 
 from sandbox.emulator import Emulator

@@ -46,6 +46,7 @@ async def serve(args: argparse.Namespace) -> None:
     ) as tg:
         # Scripts wait for this exact line before they start a bot against us.
         print(f"sandbox: Bot API emulator listening on {tg.base_url}", flush=True)
+        print(f"sandbox: chat page at {tg.base_url}/ (Ctrl+C stops)", flush=True)
         await stop.wait()
 
 

@@ -72,47 +72,20 @@ async def execute(bot: BotState, method: str, params: JSON, via: str = "http") -
         result = await function(bot, params)
     except asyncio.CancelledError:
         # The client hung up (a long poll it gave up on): recorded, so that a test sees it ran.
-        closed = "client closed the connection"
-        bot.calls.append(
-            ApiCall(name, params, False, None, None, closed, via, started, time.monotonic())
-        )
-        bot.changed()
+        closed = ApiCall(name, params, False, None, None, "client closed the connection", via)
+        bot.record_call(closed.timed(started))
         raise
     except BotApiError as error:
-        bot.calls.append(
-            ApiCall(
-                name,
-                params,
-                False,
-                None,
-                error.error_code,
-                error.description,
-                via,
-                started,
-                time.monotonic(),
-            )
-        )
-        bot.changed()
+        failed = ApiCall(name, params, False, None, error.error_code, error.description, via)
+        bot.record_call(failed.timed(started))
         return error.error_code, error.body()
     body: JSON = {"ok": True}
     if isinstance(result, Answer):
         body["result"], body["description"] = result.result, result.description
     else:
         body["result"] = result
-    bot.calls.append(
-        ApiCall(
-            name,
-            params,
-            True,
-            body["result"],
-            None,
-            body.get("description"),
-            via,
-            started,
-            time.monotonic(),
-        )
-    )
-    bot.changed()
+    answered = ApiCall(name, params, True, body["result"], None, body.get("description"), via)
+    bot.record_call(answered.timed(started))
     return 200, body
 
 
@@ -144,10 +117,8 @@ class BotApiRoutes:
         if fault is not None:
             name = METHODS.get(method.lower(), (method, None))[0]
             body = fault.answer()
-            bot.calls.append(
-                ApiCall(name, params, False, None, fault.status, body["description"], "fault")
-            )
-            bot.changed()
+            failed = ApiCall(name, params, False, None, fault.status, body["description"], "fault")
+            bot.record_call(failed.timed(time.monotonic()))
             if fault.drop:
                 return _drop_connection(request)
             return web.json_response(body, status=fault.status)

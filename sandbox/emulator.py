@@ -12,6 +12,7 @@ from aiohttp import web
 
 from sandbox import users, webhooks
 from sandbox.api import BotApiRoutes, not_found_handler
+from sandbox.chat_page import ChatPage
 from sandbox.control import ControlRoutes
 from sandbox.delivery import DeliveryManager
 from sandbox.records import ApiCall, Delivery, EmulatorSettings, Fault, Signal, WebhookState
@@ -38,6 +39,8 @@ class Emulator:
         webhook_change_interval: float = 1.0,
         delivery_ssl: ssl.SSLContext | None = None,
         official_webhook_rules: bool = False,
+        max_records: int = 10_000,
+        test_plugins: tuple[str, ...] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -48,6 +51,8 @@ class Emulator:
             webhook_change_interval=webhook_change_interval,
             delivery_ssl=delivery_ssl,
             official_webhook_rules=official_webhook_rules,
+            max_records=max_records,
+            test_plugins=test_plugins,
         )
         self.signal = Signal()
         self._delivery = DeliveryManager()
@@ -65,6 +70,7 @@ class Emulator:
         app = web.Application()
         BotApiRoutes(self.bots).add_to(app)
         ControlRoutes(self).add_to(app)
+        ChatPage(self.bots).add_to(app)
         app.router.add_route("*", "/{tail:.*}", not_found_handler)
         # handler_cancellation: a client that hangs up stops its parked getUpdates.
         self._runner = web.AppRunner(
@@ -98,7 +104,8 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """`http://host:port`, for `TelegramAPIServer.from_base(tg.base_url)`."""
+        """`http://host:port`, for `TelegramAPIServer.from_base(tg.base_url)`; the chat page
+        is at this address too."""
         return f"http://{self.host}:{self.port}"
 
     def bot(self, token: str) -> BotState:
@@ -119,6 +126,7 @@ class Emulator:
         chat_type: str = "private",
         first_name: str | None = None,
         username: str | None = None,
+        chat_title: str | None = None,
     ) -> JSON:
         """A user writes `text`; returns the queued Update."""
         return users.send_text(
@@ -129,6 +137,7 @@ class Emulator:
             chat_type=chat_type,
             first_name=first_name,
             username=username,
+            chat_title=chat_title,
         )
 
     def send_command(
@@ -140,17 +149,13 @@ class Emulator:
         chat_type: str = "private",
         first_name: str | None = None,
         username: str | None = None,
+        chat_title: str | None = None,
     ) -> JSON:
         """A user sends a command such as "/start"; returns the queued Update."""
-        return users.send_command(
-            self.bot(token),
-            command,
-            chat_id=chat_id,
-            user_id=user_id,
-            chat_type=chat_type,
-            first_name=first_name,
-            username=username,
-        )
+        if not command.startswith("/"):
+            raise ValueError(f"sandbox: a command starts with '/', got {command!r}")
+        fields = (chat_id, user_id, chat_type, first_name, username, chat_title)
+        return self.send_text(token, command, *fields)
 
     def press_button(
         self, token: str, message: JSON, callback_data: str, user_id: int | None = None
@@ -161,6 +166,11 @@ class Emulator:
     def edit_user_message(self, token: str, chat_id: int, message_id: int, text: str) -> JSON:
         """A user edits their message; returns the queued `edited_message` Update."""
         return users.edit_user_message(self.bot(token), chat_id, message_id, text)
+
+    def block_bot(self, token: str, user_id: int, blocked: bool = True) -> None:
+        """A user blocks the bot (or, with blocked=False, unblocks it): writing to them is a
+        403 `Forbidden: bot was blocked by the user`. Their own messages still arrive."""
+        users.block_bot(self.bot(token), user_id, blocked)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -288,12 +298,12 @@ class Emulator:
     ) -> WebhookState:
         """Set (or with url="" delete) the webhook as setWebhook would, without its rate limit."""
         params: JSON = {"url": url, "drop_pending_updates": drop_pending_updates}
-        if secret_token is not None:
-            params["secret_token"] = secret_token
-        if max_connections is not None:
-            params["max_connections"] = max_connections
-        if allowed_updates is not None:
-            params["allowed_updates"] = allowed_updates
+        optional = {
+            "secret_token": secret_token,
+            "max_connections": max_connections,
+            "allowed_updates": allowed_updates,
+        }
+        params.update({key: value for key, value in optional.items() if value is not None})
         bot = self.bot(token)
         webhooks.set_webhook(bot, params, internal=True)
         return bot.webhook_state()

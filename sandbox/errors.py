@@ -13,6 +13,7 @@ WEBHOOK_IS_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
 )
+BLOCKED_BY_USER = "Forbidden: bot was blocked by the user"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"

@@ -7,8 +7,8 @@ import re
 import time
 from typing import Any
 
-from sandbox.errors import NOT_MODIFIED, bad_request
-from sandbox.params import get_int, get_json, get_str
+from sandbox.errors import BLOCKED_BY_USER, NOT_MODIFIED, BotApiError, bad_request
+from sandbox.params import get_bool, get_int, get_json, get_str
 from sandbox.shapes import bot_user, format_text, get_me, is_inline_keyboard, message, utf16_len
 from sandbox.state import BotState
 
@@ -53,7 +53,7 @@ def send_message(bot: BotState, params: JSON) -> JSON:
     # The server builds the content before it looks the chat up, so text errors come first.
     text, entities = _text(params)
     markup = _reply_markup(params)
-    chat = bot.chat(params.get("chat_id"))
+    chat = _chat_to_write(bot, params)
     reply_to = _replied_message(bot, chat["id"], params)
     sent = message(
         bot.new_message_id(chat["id"]),
@@ -66,7 +66,25 @@ def send_message(bot: BotState, params: JSON) -> JSON:
         reply_to,
     )
     bot.store_message(sent)
+    _remember_reply_keyboard(bot, chat["id"], markup)
     return sent
+
+
+def _chat_to_write(bot: BotState, params: JSON) -> JSON:
+    chat = bot.chat(params.get("chat_id"))
+    if chat["type"] == "private" and chat["id"] in bot.blocked_by:
+        raise BotApiError(403, BLOCKED_BY_USER)
+    return chat
+
+
+def _remember_reply_keyboard(bot: BotState, chat_id: int, markup: Any) -> None:
+    # The client shows a reply keyboard until another one replaces it or one removes it.
+    if not isinstance(markup, dict):
+        return
+    if isinstance(markup.get("keyboard"), list):
+        bot.reply_keyboards[chat_id] = markup
+    elif markup.get("remove_keyboard"):
+        bot.reply_keyboards.pop(chat_id, None)
 
 
 def _replied_message(bot: BotState, chat_id: int, params: JSON) -> JSON | None:
@@ -153,24 +171,26 @@ def _store_edit(
 def delete_message(bot: BotState, params: JSON) -> bool:
     """deleteMessage: the message disappears from the chat (and from `bot_messages`)."""
     found = _bot_message(bot, params, "delete")
-    del bot.messages[found["chat"]["id"]][found["message_id"]]
-    bot.changed()
+    bot.delete_message(found["chat"]["id"], found["message_id"])
     return True
 
 
 def answer_callback_query(bot: BotState, params: JSON) -> bool:
     """answerCallbackQuery: once per query id; an unknown or answered id is a 400."""
     query_id = get_str(params, "callback_query_id")
-    if bot.callback_queries.get(query_id, True):
+    if query_id not in bot.callback_queries or bot.callback_queries[query_id] is not None:
         raise bad_request("query is too old and response timeout expired or query ID is invalid")
-    bot.callback_queries[query_id] = True
+    bot.callback_queries[query_id] = {
+        "text": get_str(params, "text"),
+        "show_alert": get_bool(params, "show_alert"),
+    }
     bot.changed()
     return True
 
 
 def send_chat_action(bot: BotState, params: JSON) -> bool:
     """sendChatAction with Telegram's list of actions."""
-    bot.chat(params.get("chat_id"))
+    _chat_to_write(bot, params)
     if get_str(params, "action") not in CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
     return True

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,11 @@ class EmulatorSettings:
     delivery_ssl: ssl.SSLContext | None = None
     # True: refuse http and ports other than 443/80/88/8443, as api.telegram.org does.
     official_webhook_rules: bool = False
+    # Calls and deliveries kept per bot (the oldest are forgotten): a sandbox left running
+    # for days must not grow without limit.
+    max_records: int = 10_000
+    # Modules an exported test names in `pytest_plugins`, so it runs outside tests/ too.
+    test_plugins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,17 @@ class ApiCall:
     # When the call arrived and when it was answered (time.monotonic()): a long poll spans both.
     started: float = 0.0
     finished: float = 0.0
+    # The bot's event counter when the call was answered: orders calls among its messages.
+    seq: int = 0
+
+    def timed(self, started: float) -> ApiCall:
+        """This call, answered now after arriving at `started`."""
+        return dataclasses.replace(self, started=started, finished=time.monotonic())
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the request to the answer."""
+        return max(self.finished - self.started, 0.0)
 
 
 @dataclass

@@ -37,7 +37,15 @@ class BotRegistry:
         bot = BotState(token, int(match.group(1)), self.settings, self.signal)
         self._bots[token] = bot
         self._on_new_bot(bot)
+        self.signal.notify()  # the chat page waits for a bot to appear
         return bot
+
+    def by_id(self, bot_id: int) -> BotState:
+        """The bot with this id (the most recent token with it); KeyError if none has called."""
+        for bot in reversed(self._bots.values()):
+            if bot.bot_id == bot_id:
+                return bot
+        raise KeyError(f"no bot with id {bot_id} has called the emulator")
 
     def all(self) -> list[BotState]:
         """Every bot seen so far."""

@@ -10,12 +10,13 @@ from html.parser import HTMLParser
 from typing import Any
 
 from sandbox.errors import BotApiError, bad_request
+from sandbox.markdown import parse_markdown_v2
 
 JSON = dict[str, Any]
 
 # Entities Telegram finds in plain text on its own (a subset: the ones bots care about).
 _AUTO_ENTITIES = re.compile(
-    r"(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?)"
+    r"(?P<bot_command>(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>]))"
     r"|(?P<url>\bhttps?://[^\s<>\"]+)"
     r"|(?P<mention>(?<![\w@])@[A-Za-z0-9_]{5,32})"
     r"|(?P<hashtag>(?<![\w#])#\w+)"
@@ -80,7 +81,7 @@ def human_user(user_id: int, first_name: str | None = None, username: str | None
     }
 
 
-def make_chat(chat_id: int, chat_type: str, user: JSON) -> JSON:
+def make_chat(chat_id: int, chat_type: str, user: JSON, title: str | None = None) -> JSON:
     """A `Chat`: a private chat mirrors its user, a group gets a title."""
     if chat_type == "private":
         chat: JSON = {"id": chat_id, "first_name": user["first_name"], "type": "private"}
@@ -88,7 +89,8 @@ def make_chat(chat_id: int, chat_type: str, user: JSON) -> JSON:
             chat["username"] = user["username"]
         return chat
     if chat_type in ("group", "supergroup", "channel"):
-        return {"id": chat_id, "title": f"Sandbox {chat_type} {chat_id}", "type": chat_type}
+        title = title or f"Sandbox {chat_type} {chat_id}"
+        return {"id": chat_id, "title": title, "type": chat_type}
     raise ValueError(f"unknown chat_type {chat_type!r}: use private, group, supergroup or channel")
 
 
@@ -115,16 +117,33 @@ def format_text(text: str, parse_mode: str | None, entities: Any) -> tuple[str, 
     if isinstance(entities, list):
         explicit = [e for e in entities if isinstance(e, dict)]
     elif parse_mode:
-        if parse_mode.lower() not in PARSE_MODES:
+        mode = parse_mode.lower()
+        if mode not in PARSE_MODES:
             raise bad_request(f"unsupported parse_mode {parse_mode!r}".replace("'", '"'))
-        if parse_mode.lower() == "html":
+        if mode == "html":
             text, explicit = parse_html(text)
-        # Markdown is passed through unchanged: the sandbox only models HTML formatting.
-    text = text.strip()
+        elif mode == "markdownv2":
+            text, explicit = parse_markdown_v2(text)
+        # Legacy Markdown is passed through unchanged: the sandbox models HTML and MarkdownV2.
+    text, explicit = _strip(text, explicit)
     if not text:
         raise bad_request("message text is empty")
     found = [e for e in detect_entities(text) if not _overlaps(e, explicit)]
     return text, sorted(explicit + found, key=lambda e: (e["offset"], -e["length"]))
+
+
+def _strip(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
+    """Telegram trims the text; entities move with it, and what was trimmed off is dropped."""
+    shift = utf16_len(text[: len(text) - len(text.lstrip())])
+    text = text.strip()
+    size = utf16_len(text)
+    kept = []
+    for entity in entities:
+        start = max(entity["offset"] - shift, 0)
+        end = min(entity["offset"] + entity["length"] - shift, size)
+        if end > start:
+            kept.append({**entity, "offset": start, "length": end - start})
+    return text, kept
 
 
 def _overlaps(entity: JSON, others: list[JSON]) -> bool:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from sandbox.errors import TERMINATED_BY_OTHER_GET_UPDATES, BotApiError, bad_request
 from sandbox.records import ApiCall, Delivery, EmulatorSettings, Fault, Signal, WebhookState
+from sandbox.shapes import bot_user
 
 JSON = dict[str, Any]
 
@@ -68,12 +72,24 @@ class BotState:
         self.chats: dict[int, JSON] = {}
         self.messages: dict[int, dict[int, JSON]] = {}
         self._last_message_id: dict[int, int] = {}
-        self.callback_queries: dict[str, bool] = {}  # id -> answered
+        # The reply keyboard each chat shows (Telegram keeps it in the client, not the message).
+        self.reply_keyboards: dict[int, JSON] = {}
+        self.blocked_by: set[int] = set()  # users who blocked the bot: writing to them is a 403
+        self.callback_queries: dict[str, JSON | None] = {}  # id -> the answer, None until then
         self.commands: dict[str, list[JSON]] = {}
-        self.calls: list[ApiCall] = []
-        self.deliveries: list[Delivery] = []
+        self.calls: deque[ApiCall] = deque(maxlen=settings.max_records)
+        self.deliveries: deque[Delivery] = deque(maxlen=settings.max_records)
         self.faults: list[Fault] = []
         self._long_poll: asyncio.Future[None] | None = None
+        # One counter for messages and calls, so a chat's messages and the calls that failed
+        # in it can be put in the order they happened; `version` counts every change.
+        self._sequence = itertools.count(1)
+        self.message_seq: dict[tuple[int, int], int] = {}
+        self.version = 0
+
+    def me(self) -> JSON:
+        """The bot as a `User`."""
+        return bot_user(self.bot_id)
 
     # -- updates -------------------------------------------------------------------------
 
@@ -180,7 +196,15 @@ class BotState:
 
     def store_message(self, message: JSON) -> None:
         """Keep a message (new or edited) so it can be edited, deleted and read back."""
-        self.messages.setdefault(message["chat"]["id"], {})[message["message_id"]] = message
+        chat_id, message_id = message["chat"]["id"], message["message_id"]
+        self.messages.setdefault(chat_id, {})[message_id] = message
+        self.message_seq.setdefault((chat_id, message_id), next(self._sequence))
+        self.changed()
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Forget a message: it is gone from the chat."""
+        self.messages.get(chat_id, {}).pop(message_id, None)
+        self.message_seq.pop((chat_id, message_id), None)
         self.changed()
 
     def find_message(self, chat_id: int, message_id: int) -> JSON | None:
@@ -209,6 +233,11 @@ class BotState:
 
     # -- bookkeeping ---------------------------------------------------------------------
 
+    def record_call(self, call: ApiCall) -> None:
+        """Log an answered call (the oldest go once `max_records` are kept)."""
+        self.calls.append(dataclasses.replace(call, seq=next(self._sequence)))
+        self.changed()
+
     def take_fault(self, method: str) -> Fault | None:
         """The injected fault for this call of `method`, consuming one of its uses."""
         for fault in self.faults:
@@ -220,5 +249,6 @@ class BotState:
         return None
 
     def changed(self) -> None:
-        """Tell waiting tests to look again."""
+        """Tell waiting tests (and the chat page) to look again."""
+        self.version += 1
         self.signal.notify()

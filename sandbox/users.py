@@ -33,12 +33,13 @@ def send_text(
     chat_type: str = "private",
     first_name: str | None = None,
     username: str | None = None,
+    chat_title: str | None = None,
 ) -> JSON:
     """A user writes `text` in a chat; returns the queued `message` update."""
     if not text:
         raise ValueError("sandbox: a user cannot send an empty message")
     user = human_user(_sender(chat_id, chat_type, user_id), first_name, username)
-    chat = bot.chats.get(chat_id) or make_chat(chat_id, chat_type, user)
+    chat = bot.chats.get(chat_id) or make_chat(chat_id, chat_type, user, chat_title)
     bot.chats[chat_id] = chat
     sent = message(
         bot.new_message_id(chat_id), user, chat, int(time.time()), text, detect_entities(text)
@@ -56,6 +57,7 @@ def send_command(
     chat_type: str = "private",
     first_name: str | None = None,
     username: str | None = None,
+    chat_title: str | None = None,
 ) -> JSON:
     """A user sends a command such as "/start" or "/start ref42" (bot_command entity included)."""
     if not command.startswith("/"):
@@ -68,6 +70,7 @@ def send_command(
         chat_type=chat_type,
         first_name=first_name,
         username=username,
+        chat_title=chat_title,
     )
 
 
@@ -96,8 +99,8 @@ def press_button(
             f"{data!r}; it offers {offered}"
         )
     query_id = str(bot.bot_id * 1_000_000 + next(_query_ids))
-    bot.callback_queries[query_id] = False
-    user = human_user(_sender(chat_id, current["chat"]["type"], user_id))
+    bot.callback_queries[query_id] = None
+    user = _known_user(bot, chat_id, _sender(chat_id, current["chat"]["type"], user_id))
     query: JSON = {
         "id": query_id,
         "from": user,
@@ -107,6 +110,14 @@ def press_button(
         "data": data,
     }
     return bot.enqueue("callback_query", query)
+
+
+def _known_user(bot: BotState, chat_id: int, user_id: int) -> JSON:
+    """The user as they last wrote in the chat (their name), or a default one."""
+    for known in reversed(bot.messages.get(chat_id, {}).values()):
+        if known["from"]["id"] == user_id:
+            return dict(known["from"])
+    return human_user(user_id)
 
 
 def edit_user_message(bot: BotState, chat_id: int, message_id: int, text: str) -> JSON:
@@ -120,3 +131,12 @@ def edit_user_message(bot: BotState, chat_id: int, message_id: int, text: str) -
     edited["edit_date"] = int(time.time())
     bot.store_message(edited)
     return bot.enqueue("edited_message", edited)
+
+
+def block_bot(bot: BotState, user_id: int, blocked: bool) -> None:
+    """A user blocks the bot (or unblocks it); writing to them is then a 403."""
+    if blocked:
+        bot.blocked_by.add(user_id)
+    else:
+        bot.blocked_by.discard(user_id)
+    bot.changed()

@@ -1,5 +1,5 @@
 """Fixtures shared by every suite: the emulator, a made-up token, settings, the polling runner
-in this process, bot processes."""
+in this process, bot processes; and the handler tests' `tg` and `user` (tests/sandbox_bot.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from tests.helpers.logs import LogWatcher, watching
 from tests.helpers.polling import RunningBot
 from tests.helpers.processes import BotProcess, write_env_file
 from tests.helpers.redis import RedisServer
+
+# The sandbox's `tg` and `user` fixtures, running this project's bot (tests/sandbox_bot.py).
+pytest_plugins = ["tests.sandbox_bot"]
 
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 

@@ -1,5 +1,5 @@
-"""What handlers and hooks receive: the settings, what setup(dispatcher) adds, the same in
-polling and in webhook mode."""
+"""What hooks receive: what setup(dispatcher) adds, the same in polling and in webhook mode.
+(A handler reading a setting: tests/handlers/test_admin.py.)"""
 
 from __future__ import annotations
 
@@ -17,19 +17,6 @@ from tests.helpers.polling import RunningBot
 
 MakeSettings = Callable[..., Settings]
 StartRunner = Callable[..., Awaitable[RunningBot]]
-
-
-async def test_a_handler_reads_a_setting_it_receives_as_an_argument(
-    emulator: Emulator, token: str, make_settings: MakeSettings, start_runner: StartRunner
-) -> None:
-    await start_runner(make_settings(ADMIN_IDS="42"))
-    emulator.send_command(token, "/admin", chat_id=42)
-    emulator.send_command(token, "/admin", chat_id=43)
-    admin = await emulator.wait_bot_messages(token, 42, 1)
-    other = await emulator.wait_bot_messages(token, 43, 1)
-
-    assert admin[0]["text"].startswith("You are an admin of this bot (1 in ADMIN_IDS)")
-    assert other[0]["text"] == "This command is for the bot's admins (ADMIN_IDS)."
 
 
 async def test_startup_and_shutdown_hooks_receive_the_same_data_in_both_modes(
