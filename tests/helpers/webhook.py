@@ -24,15 +24,17 @@ class App:
     def __init__(
         self,
         runner: web.AppRunner,
+        listener: asyncio.Server,
         http: aiohttp.ClientSession,
         settings: Settings,
         reached_dispatcher: list[int],
     ) -> None:
         self.runner = runner
+        self.listener = listener
         self.http = http
         self.settings = settings
         self.reached_dispatcher = reached_dispatcher
-        host, port = runner.addresses[0][:2]
+        host, port = listener.sockets[0].getsockname()[:2]
         self.port: int = port
         self.base_url = f"http://{host}:{port}"
 
@@ -68,6 +70,7 @@ class App:
 
     async def stop(self) -> None:
         """What SIGTERM does to a worker: stop listening, drain, clean up."""
+        self.listener.close()
         await self.runner.cleanup()
 
 

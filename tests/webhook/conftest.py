@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 from bot.factory import create_bot, create_dispatcher
 from bot.settings import Settings
 from bot.webhook.app import create_app
+from bot.webhook.listener import listen, make_runner
 from sandbox import Emulator
 from tests.helpers.constants import SECRET
 from tests.helpers.webhook import App, StartApp
@@ -42,7 +44,7 @@ async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
 
     The dispatcher (the project's own by default) records every update that reaches it.
     """
-    runners: list[web.AppRunner] = []
+    started: list[tuple[asyncio.Server, web.AppRunner]] = []
     # A fresh connection per request: a keep-alive connection would outlive a stopped app.
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
 
@@ -57,13 +59,15 @@ async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
 
         dispatcher.update.outer_middleware(record)
         app = create_app(app_settings, bot=create_bot(app_settings), dispatcher=dispatcher)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+        # The standalone server's own runner and listener: its timeouts and connection cap.
+        runner = make_runner(app, app_settings)
         await runner.setup()
-        runners.append(runner)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return App(runner, http, app_settings, reached)
+        listener = await listen(runner, "127.0.0.1", 0, app_settings.web_max_connections)
+        started.append((listener, runner))
+        return App(runner, listener, http, app_settings, reached)
 
     yield start
-    for runner in runners:
+    for listener, runner in started:
+        listener.close()
         await runner.cleanup()
     await http.close()
