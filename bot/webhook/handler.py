@@ -50,6 +50,7 @@ from pydantic import ValidationError
 
 from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
 from bot.runtime.redelivery import new_update, redelivery_reason
+from bot.runtime.unreadable import Unreadable, first_problem, report_unreadable, update_id_of
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
 from bot.webhook.refusals import RefusalLog
 
@@ -240,23 +241,16 @@ class WebhookHandler:
     def _not_an_update(
         self, request: web.Request, body: bytes, exc: ValidationError
     ) -> web.Response:
-        error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        update_id = _update_id(body)
+        try:
+            update_id = update_id_of(json.loads(body))
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
+            update_id = None
         if update_id is None:
-            reason = f"body is not a Telegram Update ({error['type']} at {where})"
-            return self._refuse(request, 400, reason)
-        # The secret was right: Telegram sent it, and aiogram cannot read it (a Bot API field
-        # newer than aiogram?). A 4xx would make Telegram hold the chat's later updates back
-        # for a day, so it is answered 200, and said loudly.
-        logger.error(
-            "Update %d cannot be read by aiogram (%s at %s): answered 200 and skipped, so that "
-            "the chat's next updates are not held back. Upgrade aiogram if this Bot API field "
-            "is new.",
-            update_id,
-            error["type"],
-            where,
-        )
+            return self._refuse(
+                request, 400, f"body is not a Telegram Update ({first_problem(exc)})"
+            )
+        # The secret was right: Telegram sent it, in a shape aiogram cannot read.
+        report_unreadable(Unreadable(update_id, first_problem(exc)), "answered 200 and skipped")
         return web.Response()
 
     def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
@@ -292,13 +286,3 @@ class WebhookHandler:
                 task.cancel()
             await asyncio.wait(tasks, timeout=5)
         return abandoned
-
-
-def _update_id(body: bytes) -> int | None:
-    """The integer `update_id` of a JSON object body, or None."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
-        return None
-    update_id = data.get("update_id") if isinstance(data, dict) else None
-    return update_id if isinstance(update_id, int) and not isinstance(update_id, bool) else None
