@@ -103,6 +103,11 @@ class WebhookHandler:
         self.refusals = RefusalLog("Webhook request")
 
     @property
+    def accepted(self) -> int:
+        """Requests past the secret check and not answered yet (bodies still arriving included)."""
+        return self._accepted
+
+    @property
     def not_ready(self) -> str | None:
         """Why updates are not taken right now (starting, draining, Redis down), or None."""
         if not self.started:

@@ -183,3 +183,30 @@ async def test_connections_past_the_cap_are_closed_at_once_and_summarised(
         while (await _send(running, HEALTHZ)) == b"":
             await asyncio.sleep(0.05)
     assert (await running.post(emulator.send_text(token, "served", chat_id=904))).status == 200
+
+
+async def test_a_slow_body_counts_against_max_in_flight_while_it_is_read(
+    start_app: StartApp, emulator: Emulator, token: str
+) -> None:
+    running = await start_app(webhook_max_in_flight=1, web_read_timeout=30.0)
+    _, writer = await asyncio.open_connection("127.0.0.1", running.port)
+    try:
+        writer.write(
+            f"POST {running.settings.webhook_path} HTTP/1.1\r\nHost: x\r\n"
+            f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Length: 1000\r\n\r\n".encode()
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):  # the slow request is past its headers
+            while running.handler.accepted < 1:
+                await asyncio.sleep(0.01)
+
+        refused = await running.post(emulator.send_text(token, "meanwhile", chat_id=905))
+
+        assert refused.status == 503  # the slow body holds the one slot
+    finally:
+        writer.close()
+    later = emulator.send_text(token, "later", chat_id=905)
+    async with asyncio.timeout(10):
+        while (await running.post(later)).status == 503:  # until the server saw it leave
+            await asyncio.sleep(0.05)
+    assert [m["text"] for m in emulator.bot_messages(token, 905)] == ["later"]
