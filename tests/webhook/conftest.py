@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,16 +9,14 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram import Dispatcher
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.factory import create_bot, create_dispatcher
 from bot.settings import Settings
 from bot.webhook.app import create_app
-from bot.webhook.listener import listen, make_runner
 from sandbox import Emulator
 from tests.helpers.constants import SECRET
-from tests.helpers.webhook import App, StartApp
+from tests.helpers.webhook import App, StartApp, serve_app, stop_apps
 
 
 @pytest.fixture
@@ -44,7 +41,7 @@ async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
 
     The dispatcher (the project's own by default) records every update that reaches it.
     """
-    started: list[tuple[asyncio.Server, web.AppRunner]] = []
+    started: list[App] = []
     # A fresh connection per request: a keep-alive connection would outlive a stopped app.
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
 
@@ -59,15 +56,9 @@ async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
 
         dispatcher.update.outer_middleware(record)
         app = create_app(app_settings, bot=create_bot(app_settings), dispatcher=dispatcher)
-        # The standalone server's own runner and listener: its timeouts and connection cap.
-        runner = make_runner(app, app_settings)
-        await runner.setup()
-        listener = await listen(runner, "127.0.0.1", 0, app_settings.web_max_connections)
-        started.append((listener, runner))
-        return App(runner, listener, http, app_settings, reached)
+        started.append(await serve_app(app, app_settings, http, reached))
+        return started[-1]
 
     yield start
-    for listener, runner in started:
-        listener.close()
-        await runner.cleanup()
+    await stop_apps(started)
     await http.close()
