@@ -10,13 +10,15 @@ that could still be lost.
   fetched again is claimed first, so one that is running or done is skipped. A poller killed
   with kill -9 mid-handler then loses nothing (its claim expires and the next poller handles
   the update) and no handover handles anything twice.
+- An update aiogram cannot read (`Unreadable`, logged by the runner) is confirmed as soon as
+  everything before it in its batch was taken: handling it can never succeed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
@@ -25,11 +27,15 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from bot.polling.update_tasks import UpdateTasks
 from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
 from bot.runtime.stop_signals import StopRequest
+from bot.runtime.unreadable import Unreadable
 
 # Seconds before looking again when nothing new could start (every update fetched is still
 # running or held): getUpdates would answer at once with the same updates.
 RECHECK_AFTER = 1.0
 REDIS_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=10.0, factor=2, jitter=0)
+
+# One getUpdates batch, in order.
+Batch = Sequence[Update | Unreadable]
 
 
 class UpdateIntake:
@@ -59,28 +65,33 @@ class UpdateIntake:
         self._pending -= self.tasks.take_settled()
         return min(self._pending) if self._pending else self._next
 
-    async def take(self, updates: list[Update]) -> None:
+    async def take(self, updates: Batch) -> None:
         """Start what may start; returns once the next getUpdates makes sense."""
         if self.record is None:
             await self._take_started(updates)
         else:
             await self._take_claimed(updates, self.record)
 
-    async def _take_started(self, updates: list[Update]) -> None:
+    async def _take_started(self, updates: Batch) -> None:
         for update in updates:
             if self.stop.is_set():
                 return  # fetched but not started: not confirmed, so Telegram delivers it again
+            if isinstance(update, Unreadable):
+                self._next = update.update_id + 1
+                continue
             await self.stop.until_stopped(self.tasks.wait_for_slot())
             self.tasks.start(update)
             self._next = update.update_id + 1
 
-    async def _take_claimed(self, updates: list[Update], record: UpdateDeduplicator) -> None:
+    async def _take_claimed(self, updates: Batch, record: UpdateDeduplicator) -> None:
         started = 0
         for update in updates:
             if self.stop.is_set():
                 return
             update_id = update.update_id
             self._next = update_id + 1
+            if isinstance(update, Unreadable):
+                continue  # never pending: nothing can handle it
             if update_id in self.tasks.running_ids:
                 continue  # ours, still running: fetched again because the offset waits for it
             self._pending.add(update_id)

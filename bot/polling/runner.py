@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramConflictError,
     TelegramNotFound,
@@ -21,7 +22,6 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import DeleteWebhook, GetMe, GetUpdates, GetWebhookInfo, TelegramMethod
-from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.exit_codes import ExitCode
@@ -36,7 +36,7 @@ from bot.polling.conflicts import (
     webhook_active_message,
     webhook_appeared_message,
 )
-from bot.polling.intake import UpdateIntake
+from bot.polling.intake import Batch, UpdateIntake
 from bot.polling.update_tasks import UpdateTasks
 from bot.runtime.api_errors import (
     API_UNAVAILABLE,
@@ -53,6 +53,7 @@ from bot.runtime.retry import (
     call_with_retry,
 )
 from bot.runtime.stop_signals import StopRequest, StopRequested
+from bot.runtime.unreadable import Unreadable, report_unreadable, split_batch
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -255,8 +256,24 @@ class PollingRunner:
             await self._intake.take(updates)
         return None
 
-    async def _fetch(self, request: GetUpdates, http_timeout: int) -> list[Update] | None:
-        """getUpdates, cut short (None) when the lease says fetching must stop."""
+    async def _fetch(self, request: GetUpdates, http_timeout: int) -> Batch | None:
+        """getUpdates, cut short (None) when the lease says fetching must stop.
+
+        A batch holding an update aiogram cannot validate comes back update by update, the
+        unreadable ones logged and marked to be confirmed: retrying it would fail forever.
+        """
+        try:
+            return await self._fetch_updates(request, http_timeout)
+        except ClientDecodeError as exc:
+            batch = split_batch(exc, self.bot)
+            if batch is None:
+                raise  # not a batch of updates: the Bot API is unusable, retried as an outage
+        for item in batch:
+            if isinstance(item, Unreadable):
+                report_unreadable(item, "skipped, and confirmed with the rest of its batch")
+        return batch
+
+    async def _fetch_updates(self, request: GetUpdates, http_timeout: int) -> Batch | None:
         if self._lease is None:
             return await self._stop.until_stopped(self.bot(request, http_timeout))
         work = asyncio.ensure_future(self.bot(request, http_timeout))

@@ -124,6 +124,21 @@ class WebhookSettings(BaseModel):
     web_port: int = setting(
         8080, "the port it listens on then", examples=("production",), ge=1, le=65535
     )
+    web_read_timeout: float = setting(
+        10.0,
+        "seconds a connection may take to send a request's headers, and again its body",
+        examples=("production",),
+        hint="a number of seconds from 1 to 300, e.g. 10",
+        ge=1,
+        le=300,
+    )
+    web_max_connections: int = setting(
+        200,
+        "connections the app serves at once without gunicorn (more are closed at once)",
+        examples=("production",),
+        ge=1,
+        le=100_000,
+    )
 
     @field_validator("webhook_base_url")
     @classmethod

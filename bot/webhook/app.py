@@ -34,6 +34,7 @@ from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
 from bot.webhook.handler import WebhookHandler
+from bot.webhook.refusals import quiet_parser_errors
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def create_app(
         secret=secret,
         max_body_bytes=settings.webhook_max_body_bytes,
         max_in_flight=settings.webhook_max_in_flight,
+        read_timeout=settings.web_read_timeout,
         deduplicator=deduplicator or create_deduplicator(shared),
         client_addresses=client_addresses,
         ip_allowlist=settings.webhook_ip_allowlist,
@@ -75,6 +77,7 @@ def create_app(
         if shared
         else (lambda _update: None),
     )
+    quiet_parser_errors()
     # client_max_size: aiohttp refuses larger bodies itself (chunked ones included).
     app = web.Application(client_max_size=settings.webhook_max_body_bytes)
     app[HANDLER_KEY] = handler

@@ -16,11 +16,14 @@ only then is it answered 200. So:
   with REDIS_URL) is answered 503, not 200: if the first handling dies, the retry handles it.
 
 Status codes: 200 handled (also when a handler raised: the exception is logged, and a poison
-update must not block its chat with redeliveries for a day) or a duplicate of a handled one;
-400 not JSON or not an Update; 401 missing or wrong secret; 403 not from Telegram's networks
-(when the allowlist is on); 413 body too large; 503 overloaded, shutting down, being handled,
-or the shared state (Redis) unreachable; 405 (from aiohttp) for another method. Bad input gets
-one WARNING line without secret values and never reaches the dispatcher.
+update must not block its chat with redeliveries for a day), a duplicate of a handled one, or
+an update aiogram cannot read although the secret was right (logged as an ERROR); 400 not
+JSON, not an Update, or a body its framing or encoding contradicts; 401 missing or wrong
+secret; 403 not from Telegram's networks (when the allowlist is on); 408 body not received in
+WEB_READ_TIMEOUT; 413 body too large; 415 compressed (Telegram never compresses); 503
+overloaded, shutting down, being handled, or the shared state (Redis) unreachable; 405 (from
+aiohttp) for another method. Refusals never reach the dispatcher and are logged as a bounded
+summary per reason (`refusals.py`), never with a secret's value.
 
 Shutdown (`drain`): new updates get 503, in-flight ones get SHUTDOWN_TIMEOUT seconds to finish,
 the rest are cancelled without an answer (so Telegram redelivers them) and their ids logged.
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
@@ -46,13 +50,13 @@ from pydantic import ValidationError
 
 from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
 from bot.runtime.redelivery import new_update, redelivery_reason
+from bot.runtime.unreadable import Unreadable, first_problem, report_unreadable, update_id_of
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
+from bot.webhook.refusals import RefusalLog
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-# Seconds between two "overloaded" log lines: at overload every request would log otherwise.
-OVERLOAD_LOG_INTERVAL = 10.0
 
 
 class WebhookHandler:
@@ -66,6 +70,7 @@ class WebhookHandler:
         secret: str,
         max_body_bytes: int,
         max_in_flight: int,
+        read_timeout: float = 10.0,
         deduplicator: UpdateDeduplicator,
         client_addresses: ClientAddressResolver,
         ip_allowlist: bool = False,
@@ -73,12 +78,14 @@ class WebhookHandler:
         conversation_of: Callable[[Update], StorageKey | None] = lambda _update: None,
         **workflow_data: Any,
     ) -> None:
-        """`shared_state_down` says why the shared state (Redis) is unusable, or None;
-        `conversation_of` gives the FSM key the record may lock with the claim."""
+        """`read_timeout` bounds the reading of a body; `shared_state_down` says why the shared
+        state (Redis) is unusable, or None; `conversation_of` gives the FSM key the record may
+        lock with the claim."""
         self.bot = bot
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
         self.max_in_flight = max_in_flight
+        self.read_timeout = read_timeout
         self.deduplicator = deduplicator
         self.client_addresses = client_addresses
         self.ip_allowlist = ip_allowlist
@@ -92,8 +99,13 @@ class WebhookHandler:
         # update_id -> the request task handling it (cancelled if the shutdown timeout passes).
         self._in_flight: dict[int, asyncio.Task[Any]] = {}
         self._idle = asyncio.Event()
-        self._refused_overloaded = 0
-        self._overload_logged_at = -OVERLOAD_LOG_INTERVAL
+        self._accepted = 0  # requests past the secret check, from their headers to their answer
+        self.refusals = RefusalLog("Webhook request")
+
+    @property
+    def accepted(self) -> int:
+        """Requests past the secret check and not answered yet (bodies still arriving included)."""
+        return self._accepted
 
     @property
     def not_ready(self) -> str | None:
@@ -119,6 +131,14 @@ class WebhookHandler:
         refusal = self._check_request(request)
         if refusal is not None:
             return refusal
+        # Counted from here, body reading included: slow bodies must not pass the cap.
+        self._accepted += 1
+        try:
+            return await self._take(request)
+        finally:
+            self._accepted -= 1
+
+    async def _take(self, request: web.Request) -> web.Response:
         update = await self._read_update(request)
         if isinstance(update, web.Response):
             return update
@@ -194,47 +214,54 @@ class WebhookHandler:
         if not hmac.compare_digest(token_bytes, self._secret):
             return self._refuse(request, 401, "wrong secret header")
         # Before reading the body: at overload, spend as little as possible on a request.
-        if len(self._in_flight) >= self.max_in_flight:
-            self._log_overload()
-            return web.Response(status=503, text="Overloaded, retry later")
+        if self._accepted >= self.max_in_flight:
+            return self._refuse(request, 503, "overloaded: WEBHOOK_MAX_IN_FLIGHT updates in flight")
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            # Telegram never compresses: a compressed body is someone else's, and decoding
+            # it would be work (and a decompression bomb) for nothing.
+            return self._refuse(request, 415, "compressed body (Telegram never compresses)")
         length = request.content_length
         if length is not None and length > self.max_body_bytes:
-            return self._refuse(request, 413, f"body of {length} bytes is over the limit")
+            return self._refuse(request, 413, "body over the limit")
         return None
 
     async def _read_update(self, request: web.Request) -> Update | web.Response:
         """The body validated as an Update, or the answer refusing it."""
         try:
-            body = await request.read()  # client_max_size enforces the limit on chunked bodies
+            async with asyncio.timeout(self.read_timeout):
+                body = await request.read()  # client_max_size bounds chunked bodies too
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(request, 413, "body over the limit")
-        except (OSError, HttpProcessingError) as exc:  # the client left, or broke the encoding
+        except TimeoutError:
+            return self._refuse(request, 408, "body not received within WEB_READ_TIMEOUT")
+        except (OSError, HttpProcessingError, web.RequestPayloadError) as exc:
+            # The client left, or sent a body its own framing or encoding contradicts.
             return self._refuse(request, 400, f"body not received ({type(exc).__name__})")
         try:
             return Update.model_validate_json(body, context=self._validation_context)
         except ValidationError as exc:
-            error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-            where = ".".join(str(part) for part in error["loc"]) or "body"
-            reason = f"body is not a Telegram Update ({error['type']} at {where})"
-            return self._refuse(request, 400, reason)
+            return self._not_an_update(request, body, exc)
+
+    def _not_an_update(
+        self, request: web.Request, body: bytes, exc: ValidationError
+    ) -> web.Response:
+        try:
+            update_id = update_id_of(json.loads(body))
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
+            update_id = None
+        if update_id is None:
+            return self._refuse(
+                request, 400, f"body is not a Telegram Update ({first_problem(exc)})"
+            )
+        # The secret was right: Telegram sent it, in a shape aiogram cannot read.
+        report_unreadable(Unreadable(update_id, first_problem(exc)), "answered 200 and skipped")
+        return web.Response()
 
     def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
-        client = self.client_addresses.resolve(request) or "unknown"
-        logger.warning("Webhook request refused with %d: %s (client %s)", status, reason, client)
+        client = self.client_addresses.resolve(request)
+        self.refusals.refused(f"{status} {reason}", str(client) if client else "unknown")
         return web.Response(status=status, text=HTTPStatus(status).phrase)
-
-    def _log_overload(self) -> None:
-        self._refused_overloaded += 1
-        now = asyncio.get_running_loop().time()
-        if now - self._overload_logged_at >= OVERLOAD_LOG_INTERVAL:
-            logger.warning(
-                "Webhook overloaded: %d updates in flight (WEBHOOK_MAX_IN_FLIGHT); answered 503 "
-                "to %d request(s) so that Telegram retries them later",
-                len(self._in_flight),
-                self._refused_overloaded,
-            )
-            self._overload_logged_at = now
-            self._refused_overloaded = 0
 
     async def drain(self, grace: float) -> list[int]:
         """Refuse new updates, give in-flight ones `grace` seconds, cancel the rest.
@@ -242,6 +269,7 @@ class WebhookHandler:
         Returns the ids of the abandoned (cancelled, unanswered) updates.
         """
         self.draining = True
+        self.refusals.flush()
         if self._in_flight:
             logger.info("Draining: waiting for %d update(s) in flight", len(self._in_flight))
             self._idle.clear()

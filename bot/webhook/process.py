@@ -11,18 +11,14 @@ import asyncio
 import logging
 import sys
 
-from aiohttp import web
-
 from bot.exit_codes import ExitCode
 from bot.runtime.stop_signals import stop_signals
 from bot.settings import ConfigError, Settings
 from bot.webhook.app import BOT_KEY, DISPATCHER_KEY, create_app, freeze_startup_objects
+from bot.webhook.listener import listen, make_runner
 from bot.webhook.registration import redis_problem, register_for_deploy
 
 logger = logging.getLogger(__name__)
-
-# Seconds aiohttp waits for open requests after the app's own drain (SHUTDOWN_TIMEOUT) ended.
-EXTRA_CLOSE_TIMEOUT = 5.0
 
 
 def serve_webhook(settings: Settings) -> int:
@@ -50,18 +46,14 @@ async def _serve(settings: Settings) -> int:
         await dispatcher.fsm.close()
         return code
 
-    # access_log=None: one log line per update costs 9-17% of throughput; nginx logs requests.
-    runner = web.AppRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=settings.shutdown_timeout + EXTRA_CLOSE_TIMEOUT,
-    )
+    runner = make_runner(app, settings)
     await runner.setup()
+    listener: asyncio.Server | None = None
     try:
-        site = web.TCPSite(runner, settings.web_host, settings.web_port)
         try:
-            await site.start()
+            listener = await listen(
+                runner, settings.web_host, settings.web_port, settings.web_max_connections
+            )
         except OSError as exc:
             logger.error(
                 "Cannot listen on %s:%s (%s): another program uses the port, or the address "
@@ -72,12 +64,14 @@ async def _serve(settings: Settings) -> int:
             )
             return ExitCode.ERROR
         await freeze_startup_objects()
-        host, port = runner.addresses[0][:2]
+        host, port = listener.sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in str(host) else host
         logger.info("Webhook app listening on http://%s:%s", shown, port)
         await _wait_for_stop_signal()
         logger.info("Stopping: draining updates in flight (up to %gs)", settings.shutdown_timeout)
     finally:
+        if listener is not None:
+            listener.close()  # no new connections; cleanup drains the open ones
         await runner.cleanup()
     logger.info("Stopped")
     return ExitCode.OK

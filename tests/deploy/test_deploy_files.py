@@ -191,6 +191,25 @@ def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
     assert "sandbox" not in copied and "tests" not in copied  # development tools only
 
 
+def test_compose_trusts_only_its_own_network_gateway_and_publishes_on_loopback() -> None:
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    bot, redis = compose["services"]["bot"], compose["services"]["redis"]
+    network = compose["networks"]["bot"]["ipam"]["config"][0]
+    gateway = network["gateway"]
+
+    # Not every Docker bridge (172.16.0.0/12): any container there could forge its address.
+    assert (
+        bot["environment"]["TRUSTED_PROXIES"] == gateway == "${BOT_NETWORK_GATEWAY:-172.31.240.1}"
+    )
+    assert network["subnet"] == "${BOT_NETWORK_SUBNET:-172.31.240.0/24}"
+    assert bot["networks"] == redis["networks"] == ["bot"]
+    assert bot["ports"] == ["127.0.0.1:8080:8080"] and "ports" not in redis
+    assert bot["env_file"] == "../.env.production"
+    assert compose["services"]["bot-dev"]["profiles"] == ["dev"]
+
+
 def test_the_production_install_holds_the_runtime_and_the_handlers_but_not_the_sandbox() -> None:
     # What setuptools puts in the wheel, found the way `pip install .` finds it.
     found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]

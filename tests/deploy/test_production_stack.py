@@ -31,12 +31,23 @@ async def test_updates_reach_handlers_through_nginx_and_gunicorn_and_a_wrong_sec
     assert SECRET not in master.output and token not in master.output
     assert SECRET not in stack.nginx.access_log()
     assert f"POST {WEBHOOK_PATH}" in stack.nginx.access_log()
-    # The readiness probe `python -m bot migrate` uses is reachable at the public URL.
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"https://127.0.0.1:{stack.nginx.https_port}/readyz", ssl=stack.client_ssl) as r,
-    ):
-        assert r.status == 200
+    https = f"https://127.0.0.1:{stack.nginx.https_port}"
+    async with aiohttp.ClientSession() as http:
+        # The readiness probe `python -m bot migrate` uses is reachable at the public URL.
+        async with http.get(f"{https}/readyz", ssl=stack.client_ssl) as r:
+            assert r.status == 200
+        # nginx passes Content-Encoding on: a corrupt compressed body with the right secret
+        # is refused by the app, not a 500 with tracebacks in the workers' log.
+        for encoding in ("gzip", "deflate"):
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Encoding": encoding}
+            async with http.post(
+                https + WEBHOOK_PATH,
+                data=b"\x1f\x8b garbage",
+                headers=headers,
+                ssl=stack.client_ssl,
+            ) as r:
+                assert r.status == 415
+    assert "Traceback" not in master.output and "ERROR" not in master.output
 
     # A wrong secret (someone else's request, or a secret changed without a new setWebhook):
     # 401 through nginx, shown by getWebhookInfo.

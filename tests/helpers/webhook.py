@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.settings import Settings
 from bot.webhook.app import HANDLER_KEY
 from bot.webhook.handler import SECRET_HEADER, WebhookHandler
+from bot.webhook.listener import listen, make_runner
 from tests.helpers.constants import SECRET
 
 
@@ -24,15 +25,17 @@ class App:
     def __init__(
         self,
         runner: web.AppRunner,
+        listener: asyncio.Server,
         http: aiohttp.ClientSession,
         settings: Settings,
         reached_dispatcher: list[int],
     ) -> None:
         self.runner = runner
+        self.listener = listener
         self.http = http
         self.settings = settings
         self.reached_dispatcher = reached_dispatcher
-        host, port = runner.addresses[0][:2]
+        host, port = listener.sockets[0].getsockname()[:2]
         self.port: int = port
         self.base_url = f"http://{host}:{port}"
 
@@ -68,10 +71,29 @@ class App:
 
     async def stop(self) -> None:
         """What SIGTERM does to a worker: stop listening, drain, clean up."""
+        self.listener.close()
         await self.runner.cleanup()
 
 
 StartApp = Callable[..., Awaitable[App]]
+
+
+async def serve_app(
+    app: web.Application, settings: Settings, http: aiohttp.ClientSession, reached: list[int]
+) -> App:
+    """Serve `app` on a loopback port with the standalone server's own runner and listener
+    (its read timeouts and connection cap), as `python run.py` serves it in webhook mode."""
+    runner = make_runner(app, settings)
+    await runner.setup()
+    listener = await listen(runner, "127.0.0.1", 0, settings.web_max_connections)
+    return App(runner, listener, http, settings, reached)
+
+
+async def stop_apps(apps: list[App]) -> None:
+    """Stop what serve_app started (again, for a test that stopped an app itself)."""
+    for app in apps:
+        app.listener.close()
+        await app.runner.cleanup()
 
 
 class Gate:

@@ -184,6 +184,28 @@ async def test_each_outage_while_polling_gets_one_warning_and_one_restored_line(
     assert logs.count("restored after") == 2
 
 
+async def test_an_update_aiogram_cannot_read_is_skipped_confirmed_and_its_chat_goes_on(
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
+) -> None:
+    bot = await start_runner()
+    emulator.send_text(token, "before", chat_id=950)
+    await answered(emulator, token, "before", chat_id=950)
+    # Telegram sends an update in a shape aiogram cannot validate (a newer Bot API, say).
+    poison = emulator.bot(token).enqueue(
+        "message", {"message_id": 77, "date": 0, "chat": "not an object"}
+    )
+    emulator.send_text(token, "after", chat_id=950)
+
+    await answered(emulator, token, "after", chat_id=950)
+    assert await bot.stop() == ExitCode.OK
+
+    errors = logs.lines(logging.ERROR)
+    assert len(errors) == 1, errors
+    assert str(poison["update_id"]) in errors[0] and "message.chat" in errors[0]
+    assert logs.count("Cannot reach") == 0  # not mistaken for an outage
+    assert emulator.pending_updates(token) == []  # confirmed: a restart does not meet it again
+
+
 async def test_a_429_on_get_updates_is_waited_out_and_polling_goes_on(
     emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
 ) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram import Dispatcher
-from aiohttp import web
 
 from bot.factory import create_bot, create_shared_state, create_storage
 from bot.settings import Settings, load_settings
@@ -17,7 +16,7 @@ from bot.webhook.app import create_app
 from sandbox import Emulator
 from tests.helpers.constants import SECRET
 from tests.helpers.redis import RedisServer
-from tests.helpers.webhook import App, StartApp
+from tests.helpers.webhook import App, StartApp, serve_app, stop_apps
 
 
 @pytest.fixture
@@ -49,20 +48,16 @@ def shared_dispatcher(settings: Settings) -> Dispatcher:
 async def start_worker(redis_settings: Settings) -> AsyncIterator[StartApp]:
     """A webhook worker in this process: create_app with REDIS_URL, on a loopback port. Each
     call is another worker sharing the same Redis."""
-    runners: list[web.AppRunner] = []
+    started: list[App] = []
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
 
     async def start(dispatcher: Dispatcher | None = None, **changes: Any) -> App:
         settings = redis_settings.model_copy(update=changes)
         reached: list[int] = []
         app = create_app(settings, bot=create_bot(settings), dispatcher=dispatcher)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
-        await runner.setup()
-        runners.append(runner)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return App(runner, http, settings, reached)
+        started.append(await serve_app(app, settings, http, reached))
+        return started[-1]
 
     yield start
-    for runner in runners:
-        await runner.cleanup()
+    await stop_apps(started)
     await http.close()

@@ -9,7 +9,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram import Dispatcher
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.factory import create_bot, create_dispatcher
@@ -17,7 +16,7 @@ from bot.settings import Settings
 from bot.webhook.app import create_app
 from sandbox import Emulator
 from tests.helpers.constants import SECRET
-from tests.helpers.webhook import App, StartApp
+from tests.helpers.webhook import App, StartApp, serve_app, stop_apps
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
 
     The dispatcher (the project's own by default) records every update that reaches it.
     """
-    runners: list[web.AppRunner] = []
+    started: list[App] = []
     # A fresh connection per request: a keep-alive connection would outlive a stopped app.
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
 
@@ -57,13 +56,9 @@ async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
 
         dispatcher.update.outer_middleware(record)
         app = create_app(app_settings, bot=create_bot(app_settings), dispatcher=dispatcher)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
-        await runner.setup()
-        runners.append(runner)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return App(runner, http, app_settings, reached)
+        started.append(await serve_app(app, app_settings, http, reached))
+        return started[-1]
 
     yield start
-    for runner in runners:
-        await runner.cleanup()
+    await stop_apps(started)
     await http.close()

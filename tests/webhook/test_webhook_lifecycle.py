@@ -88,7 +88,7 @@ async def test_past_max_in_flight_updates_get_503_and_one_log_line(
     ]
 
     assert refused == [503, 503, 503]
-    assert caplog.text.count("Webhook overloaded") == 1
+    assert caplog.text.count("503 overloaded") == 1
     gate.release()
     assert (await held).status == 200
     later = await running.post(emulator.send_text(token, "after", chat_id=610))

@@ -71,9 +71,7 @@ BAD_REQUESTS = [
     pytest.param({}, SECRET, 400, "missing at update_id", id="json-without-update-id"),
     pytest.param([1, 2], SECRET, 400, "not a Telegram Update", id="json-array"),
     pytest.param({"update_id": "x"}, SECRET, 400, "update_id", id="update-id-not-a-number"),
-    pytest.param(
-        {"update_id": 7, "message": "hi"}, SECRET, 400, "message", id="message-not-an-object"
-    ),
+    pytest.param({"update_id": 1.5}, SECRET, 400, "update_id", id="update-id-a-fraction"),
     pytest.param(b"x" * (65 * 1024), SECRET, 413, "over the limit", id="over-the-size-limit"),
 ]
 
@@ -95,9 +93,9 @@ async def test_bad_request_gets_4xx_and_one_log_line_and_never_reaches_the_dispa
     response = await running.post(body, secret=secret)
 
     assert response.status == status
-    refusals = [r for r in caplog.records if r.name == "bot.webhook.handler"]
+    refusals = [r for r in caplog.records if r.name == "bot.webhook.refusals"]
     assert len(refusals) == 1
-    assert f"refused with {status}" in refusals[0].getMessage()
+    assert f"refused: {status}" in refusals[0].getMessage()
     assert logged in refusals[0].getMessage()
     assert SECRET not in caplog.text
     assert running.reached_dispatcher == []
@@ -122,7 +120,7 @@ async def test_non_ascii_secret_header_gets_401_not_500(
     ]
 
     assert statuses == [401, 401, 401]
-    assert caplog.text.count("non-ASCII secret header") == 3
+    assert caplog.text.count("non-ASCII secret header") == 1  # one summary per reason
     assert running.reached_dispatcher == []
 
 
