@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
 from bot.polling.lock import InstanceLock, LockHeld, LockHolder
+from bot.polling.supervised import (
+    is_supervised,
+    other_supervisor,
+    report_polling,
+    supervisor_running_message,
+)
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,6 +48,12 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
             exc.strerror or exc,
         )
         return ExitCode.CONFIG
+    # Checked with the polling lock held: a `--reload` supervisor starts its next bot only
+    # once that lock is free, so the two checks cannot both pass.
+    if (supervisor := other_supervisor(settings)) is not None:
+        lock.release()
+        logger.error(supervisor_running_message(supervisor, settings.masked_token))
+        return ExitCode.LOCKED
     name = settings.masked_token
     try:
         code, name = asyncio.run(_poll(settings, takeover, lock.holder))
@@ -66,10 +78,13 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     from bot.polling.runner import PollingRunner
     from bot.runtime.stop_signals import stop_signals
 
+    dispatcher = create_dispatcher(settings, shared)
+    if is_supervised():
+        dispatcher.startup.register(report_polling)
     runner = PollingRunner(
         settings,
         create_bot(settings),
-        create_dispatcher(settings, shared),
+        dispatcher,
         takeover=takeover,
         record=shared.deduplicator() if shared is not None else None,
         lease=lease,

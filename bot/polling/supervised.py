@@ -1,0 +1,72 @@
+"""What a poller does differently when `python run.py --reload` runs it, and the reload lock.
+
+The supervisor (`bot/reload/`) holds the *reload lock* of the bot for its whole life: an
+`InstanceLock` in `LOCK_DIR/reload/`, the same kind of OS lock as the polling lock. Every
+poller checks it right after taking the polling lock: a plain `python run.py` started while a
+supervisor runs is refused (exit 3) even in the moment between two of its bots, when the
+polling lock itself is free. The supervisor's own child is told the supervisor's pid in
+`BOT_RELOAD_SUPERVISOR` and passes; it reports that it polls by writing its pid to the file
+named in `BOT_RELOAD_READY_FILE`, which the supervisor reads to time the restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from bot.polling.lock import InstanceLock, LockHolder, read_lock_holder
+from bot.settings import Settings
+
+SUPERVISOR_VARIABLE = "BOT_RELOAD_SUPERVISOR"
+READY_FILE_VARIABLE = "BOT_RELOAD_READY_FILE"
+# Settings the supervisor gives its child as flags (JSON): the sandbox's emulator URL, token
+# and LOCK_DIR must win over the env file, and an empty variable cannot unset REDIS_URL.
+OVERRIDES_VARIABLE = "BOT_RELOAD_OVERRIDES"
+RELOAD_LOCK_FOLDER = "reload"
+
+
+def reload_lock(lock_dir: Path, bot_id: int) -> InstanceLock:
+    """The lock a `--reload` supervisor holds for its life, beside the bot's polling lock."""
+    return InstanceLock(Path(lock_dir) / RELOAD_LOCK_FOLDER, bot_id)
+
+
+def other_supervisor(settings: Settings) -> LockHolder | None:
+    """The `--reload` supervisor of this bot, unless there is none or it is our own parent."""
+    holder = read_lock_holder(Path(settings.lock_dir) / RELOAD_LOCK_FOLDER, settings.bot_id)
+    if holder is None or str(holder.pid) == os.environ.get(SUPERVISOR_VARIABLE):
+        return None
+    return holder
+
+
+def supervisor_running_message(holder: LockHolder, bot_label: str) -> str:
+    """Exit 3: a `--reload` supervisor runs this bot, so this process must not poll it."""
+    kill = f"`kill {holder.pid}`" if holder.pid else "stop that process"
+    return (
+        f"`python run.py --reload` is running bot {bot_label} ({holder.describe()}; command: "
+        f"{holder.command}) and restarts it on every change. Only one poller per bot may run: "
+        f"use that one, or stop it with Ctrl+C in its terminal (or {kill}) first."
+    )
+
+
+def supervised_overrides() -> dict[str, Any]:
+    """The settings flags the supervisor passed to this process (none when not supervised)."""
+    raw = os.environ.get(OVERRIDES_VARIABLE)
+    if not raw:
+        return {}
+    overrides: dict[str, Any] = json.loads(raw)
+    return overrides
+
+
+async def report_polling() -> None:
+    """Startup hook of a supervised poller: tell the supervisor this process now polls."""
+    path = os.environ.get(READY_FILE_VARIABLE)
+    if path:
+        await asyncio.to_thread(Path(path).write_text, str(os.getpid()), encoding="utf-8")
+
+
+def is_supervised() -> bool:
+    """True when `python run.py --reload` started this process."""
+    return bool(os.environ.get(SUPERVISOR_VARIABLE))
