@@ -117,11 +117,7 @@ class Supervisor:
             step=WATCH_STEP_MS,
             debounce=WATCH_DEBOUNCE_MS,
         ):
-            # Named by what is there now: an editor's or sed's temporary file, written and
-            # removed within the batch, is not what the developer changed.
-            paths = {path for _, path in changes}
-            shown = {path for path in paths if os.path.exists(path)} or paths
-            self._changes.put_nowait({self.filter.name(path) for path in shown})
+            self._changes.put_nowait(self.filter.names({path for _, path in changes}))
 
     async def _supervise(self) -> None:
         changed: set[str] = set()

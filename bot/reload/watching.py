@@ -69,13 +69,19 @@ class ProjectFilter:
             folders.append(self.env_file.parent)
         return folders
 
-    def name(self, path: str) -> str:
-        """How a changed file is named in the restart line: relative to the project."""
-        changed = Path(path)
+    def names(self, paths: Iterable[str]) -> set[str]:
+        """How a batch of changed files is named in the restart line: relative to the project,
+        and only those still there unless all are gone (an editor's or sed's temporary file,
+        written and removed within the batch, is not what the developer changed)."""
+        changed = [Path(path) for path in paths]
+        shown = [path for path in changed if path.exists()] or changed
+        return {self._name(path) for path in shown}
+
+    def _name(self, path: Path) -> str:
         try:
-            return changed.relative_to(self.root).as_posix()
+            return path.relative_to(self.root).as_posix()
         except ValueError:
-            return str(changed)
+            return str(path)
 
 
 def describe(names: Iterable[str]) -> str:
