@@ -38,7 +38,12 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
     try:
         lock.acquire()
     except LockHeld as exc:
-        logger.error(lock_held_message(exc.holder, settings.masked_token))
+        # While `--reload` runs, the lock's holder is its bot: name the reloader instead.
+        supervisor = other_supervisor(settings)
+        if supervisor is not None:
+            logger.error(supervisor_running_message(supervisor, settings.masked_token))
+        else:
+            logger.error(lock_held_message(exc.holder, settings.masked_token))
         return ExitCode.LOCKED
     except OSError as exc:
         logger.error(
