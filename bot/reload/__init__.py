@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import LockHeld, read_lock_holder
+from bot.polling.lock import InstanceLock, LockHeld, read_lock_holder
 from bot.polling.process import lock_held_message
 from bot.polling.supervised import reload_lock, supervisor_running_message
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, read_settings
 
 WEBHOOK_REFUSED = (
     "--reload restarts a polling bot, and this configuration serves a webhook "
@@ -81,27 +81,38 @@ def run_reload(
         if (holder := read_lock_holder(settings.lock_dir, settings.bot_id)) is not None:
             print(lock_held_message(holder, settings.masked_token), file=sys.stderr)
             return ExitCode.LOCKED
-        return _supervise(args, settings, overrides or {})
+        return _supervise(args, settings, dict(overrides or {}), lock)
     except KeyboardInterrupt:  # Ctrl+C before the supervisor's own signal handling started
         return ExitCode.OK
     finally:
         lock.release()
 
 
-def _supervise(args: argparse.Namespace, settings: Settings, overrides: Mapping[str, Any]) -> int:
+def _supervise(
+    args: argparse.Namespace, settings: Settings, overrides: dict[str, Any], lock: InstanceLock
+) -> int:
     from bot.reload.supervisor import ChildPlan, Supervisor, say
     from bot.reload.watching import ProjectFilter
     from bot.settings.loading import resolve_env_file
+
+    flags = {**overrides, **({"bot_mode": args.mode} if args.mode else {})}
+
+    def reread() -> Settings | None:
+        return read_settings(args.env, args.env_file, flags, root=args.root).settings
 
     env_file = settings.env_file or resolve_env_file(args.env, args.env_file, args.root)[0]
     watch_filter = ProjectFilter(PROJECT_ROOT, env_file)
     with tempfile.TemporaryDirectory(prefix="tg-bot-reload-") as state:
         plan = ChildPlan(child_command(args), overrides, Path(state))
+        supervisor = Supervisor(plan, watch_filter, lock, reread, settings)
         say(
             f"watching {PROJECT_ROOT} (its Python files, handlers/ and {env_file.name}); "
             "a change restarts the bot. Ctrl+C stops the bot and the reloader."
         )
-        return asyncio.run(Supervisor(settings, plan, watch_filter).run())
+        try:
+            return asyncio.run(supervisor.run())
+        finally:
+            supervisor.lock.release()  # the one it follows now, if the token changed
 
 
 def child_command(args: argparse.Namespace) -> list[str]:

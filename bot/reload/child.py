@@ -56,7 +56,7 @@ class BotChild:
         self.env = dict(env)
         self.ready_file = ready_file
         self.process: asyncio.subprocess.Process | None = None
-        self.stop_requested = False
+        self._stops = 0
         self._members: list[psutil.Process] = []
 
     @property
@@ -98,19 +98,22 @@ class BotChild:
 
     def request_stop(self) -> None:
         """Ask it to stop as Ctrl+C does: running handlers get SHUTDOWN_TIMEOUT to finish."""
-        if self.stop_requested:
-            return
-        self.stop_requested = True
-        self._signal()
+        if not self.stop_requested:
+            self._send_stop()
 
     def abandon(self) -> None:
         """A second stop, as a second Ctrl+C: it stops without waiting for its handlers."""
-        self.request_stop()
-        self._signal()
+        self._send_stop()
 
-    def _signal(self) -> None:
-        if self.returncode is not None:
+    @property
+    def stop_requested(self) -> bool:
+        """True once it was asked to stop."""
+        return self._stops > 0
+
+    def _send_stop(self) -> None:
+        if self.process is None or self.returncode is not None:
             return
+        self._stops += 1
         self._note_members()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             send_stop(self.pid)

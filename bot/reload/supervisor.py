@@ -9,17 +9,19 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import read_lock_holder
+from bot.polling.lock import InstanceLock, LockHeld, read_lock_holder
 from bot.polling.supervised import (
     OVERRIDES_VARIABLE,
     READY_FILE_VARIABLE,
     SUPERVISOR_VARIABLE,
+    reload_lock,
+    supervisor_running_message,
 )
 from bot.reload.child import BotChild
 from bot.reload.watching import ProjectFilter, describe
@@ -73,12 +75,26 @@ class ChildPlan:
 
 
 class Supervisor:
-    """Runs the bot until Ctrl+C, restarting it on every change of the project's files."""
+    """Runs the bot until Ctrl+C, restarting it on every change of the project's files.
 
-    def __init__(self, settings: Settings, plan: ChildPlan, watch_filter: ProjectFilter) -> None:
-        self.settings = settings
+    `reread` reads the settings again before each start (the env file may have changed; None
+    when they are invalid, which the bot itself then reports); `lock` is the reload lock this
+    supervisor holds, and follows the bot when the token names another one.
+    """
+
+    def __init__(
+        self,
+        plan: ChildPlan,
+        watch_filter: ProjectFilter,
+        lock: InstanceLock,
+        reread: Callable[[], Settings | None],
+        settings: Settings,
+    ) -> None:
         self.plan = plan
         self.filter = watch_filter
+        self.lock = lock
+        self.reread = reread
+        self.settings = settings
         self.child: BotChild | None = None
         self._stopping = asyncio.Event()
         self._changes: asyncio.Queue[set[str]] = asyncio.Queue()
@@ -122,22 +138,26 @@ class Supervisor:
     async def _supervise(self) -> None:
         changed: set[str] = set()
         since: float | None = None  # when the change was seen; None at the first start
-        while not self._stopping.is_set():
-            child = await self._start()
-            if child is None:
-                return
-            announcing = asyncio.create_task(self._announce(child, changed, since))
-            batch = await self._first(self._changes.get(), child.wait())
-            announcing.cancel()
+        while True:
+            child = await self._start() if self._follow_settings() else None
             if self._stopping.is_set():
                 return
-            if not isinstance(batch, set):  # the bot exited on its own: wait for a fix
-                say(exited_message(child.returncode, changed))
+            if child is not None:
+                announcing = asyncio.create_task(self._announce(child, changed, since))
+                batch = await self._first(self._changes.get(), child.wait())
+                announcing.cancel()
+                if self._stopping.is_set():
+                    return
+                if not isinstance(batch, set):  # it exited on its own: wait for a fix
+                    child.end_group()
+                    say(exited_message(child.returncode, changed))
+                    child = None
+            if child is None:
                 batch = await self._first(self._changes.get())
-                if not isinstance(batch, set):
+                if batch is None:
                     return
             since, changed = time.monotonic(), batch
-            if child.returncode is None:
+            if child is not None:
                 await child.stop(self._stop_timeout())
             changed |= self._drain()  # saved meanwhile: the new bot loads them anyway
 
@@ -148,6 +168,28 @@ class Supervisor:
         self.child = self.plan.next_child()
         await self.child.start()
         return self.child
+
+    def _follow_settings(self) -> bool:
+        """Take the settings as they are now; False if this bot must not start (another
+        reloader runs the bot the new token names)."""
+        fresh = self.reread()
+        if fresh is None:
+            return True  # invalid: the bot reports it, exit 2, and the next change retries
+        same_lock = (fresh.lock_dir, fresh.bot_id) == (self.settings.lock_dir, self.settings.bot_id)
+        if not same_lock:
+            lock = reload_lock(fresh.lock_dir, fresh.bot_id)
+            try:
+                lock.acquire()
+            except LockHeld as exc:
+                say(supervisor_running_message(exc.holder, fresh.masked_token))
+                return False
+            except OSError as exc:
+                say(f"cannot take the reload lock {lock.path} ({exc.strerror or exc}).")
+                return False
+            self.lock.release()
+            self.lock = lock
+        self.settings = fresh
+        return True
 
     async def _announce(self, child: BotChild, changed: set[str], since: float | None) -> None:
         if await child.wait_polling() and since is not None:
