@@ -17,6 +17,7 @@ from bot.polling.supervised import (
     is_supervised,
     other_supervisor,
     report_polling,
+    stop_with_supervisor,
     supervisor_running_message,
 )
 from bot.settings import Settings
@@ -94,7 +95,7 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
         record=shared.deduplicator() if shared is not None else None,
         lease=lease,
     )
-    with stop_signals(runner.request_stop):
+    with stop_signals(runner.request_stop), stop_with_supervisor(runner.request_stop):
         code = await runner.run()
     return code, runner.bot_label
 

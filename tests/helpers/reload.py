@@ -29,9 +29,14 @@ def copy_project(destination: Path, env: dict[str, str], *also: str) -> tuple[Pa
     return project, write_env_file(project / ".env.test", env)
 
 
-def reloader(project: Path, env_file: Path, *args: str) -> Program:
-    """`python run.py --reload --env-file ...` in `project` (not started)."""
-    return run_py(project, "--reload", "--env-file", str(env_file), *args)
+def run_in_copy(project: Path, *args: str) -> Program:
+    """`python run.py ...` in `project` (not started), its temporary files kept beside it: a
+    reloader killed outright cannot remove its own."""
+    program = run_py(project, *args)
+    temporary = project.parent / "tmp"
+    temporary.mkdir(exist_ok=True)
+    program.env["TMPDIR"] = str(temporary)
+    return program
 
 
 def set_echo_prefix(project: Path, prefix: str) -> None:

@@ -1,6 +1,6 @@
 """`python run.py --reload` against the emulator, in a copy of the project: a saved handler is
 answered by the new code, restarts never run two pollers or lose or repeat a message, a
-broken save waits for its fix, and Ctrl+C leaves nothing behind."""
+broken save waits for its fix, and neither Ctrl+C nor a killed reloader leaves a bot behind."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from bot.exit_codes import ExitCode
+from bot.polling.lock import read_lock_holder
 from sandbox import Emulator
 from tests.helpers.processes import Program
 from tests.helpers.reload import (
@@ -25,7 +26,7 @@ from tests.helpers.reload import (
     copy_project,
     overlapping_long_polls,
     processes_in,
-    reloader,
+    run_in_copy,
     set_echo_prefix,
 )
 from tests.helpers.sandbox_run import PageClient, page_address, run_py
@@ -48,7 +49,7 @@ async def programs() -> AsyncIterator[list[Program]]:
         await program.stop(signal.SIGINT)
 
 
-async def test_saved_handler_answers_after_restarts_without_two_pollers_or_lost_messages(
+async def test_saved_handler_answers_after_restarts_with_one_poller_and_no_lost_message(
     tmp_path: Path,
     emulator: Emulator,
     token: str,
@@ -56,7 +57,7 @@ async def test_saved_handler_answers_after_restarts_without_two_pollers_or_lost_
     programs: list[Program],
 ) -> None:
     project, env_file = copy_project(tmp_path / "project", polling_env)
-    supervisor = await reloader(project, env_file).start()
+    supervisor = await run_in_copy(project, "--reload", "--env-file", str(env_file)).start()
     programs.append(supervisor)
     await supervisor.wait_for_lines(POLLING, timeout=WAIT)
 
@@ -98,10 +99,14 @@ async def test_saved_handler_answers_after_restarts_without_two_pollers_or_lost_
     restarts = [line for line in supervisor.lines if RESTARTED in line]
     assert len(restarts) == RESTARTS and all(f"{ECHO} changed;" in line for line in restarts)
 
-    supervisor.send_signal(signal.SIGINT)  # Ctrl+C
-    assert await supervisor.wait(timeout=WAIT) == ExitCode.OK, supervisor.output
-    assert processes_in(project) == []
     assert token.split(":")[1] not in supervisor.output  # the token is masked
+
+    # A reloader killed outright (an IDE's stop button) takes its bot along: none polls on.
+    supervisor.send_signal(signal.SIGKILL)
+    await supervisor.wait(timeout=WAIT)  # the bot shares its output: this waits for both
+    assert f"The reloader (pid {supervisor.pid}) has exited" in supervisor.output
+    assert processes_in(project) == []
+    assert read_lock_holder(Path(polling_env["LOCK_DIR"]), int(token.split(":")[0])) is None
 
 
 async def test_broken_save_waits_for_its_fix_and_no_other_poller_may_start_meanwhile(
@@ -112,12 +117,12 @@ async def test_broken_save_waits_for_its_fix_and_no_other_poller_may_start_meanw
     programs: list[Program],
 ) -> None:
     project, env_file = copy_project(tmp_path / "project", polling_env)
-    supervisor = await reloader(project, env_file).start()
+    supervisor = await run_in_copy(project, "--reload", "--env-file", str(env_file)).start()
     programs.append(supervisor)
     await supervisor.wait_for_lines(POLLING, timeout=WAIT)
 
     # Another reloader, or a plain poller, of the same bot is refused while it runs.
-    second = await reloader(project, env_file).start()
+    second = await run_in_copy(project, "--reload", "--env-file", str(env_file)).start()
     plain = await run_py(project, "--env-file", str(env_file)).start()
     programs += [second, plain]
     assert await second.wait(timeout=WAIT) == ExitCode.LOCKED
@@ -156,7 +161,7 @@ async def test_sandbox_reload_keeps_the_chat_page_across_restarts(
     tmp_path: Path, polling_env: dict[str, str], programs: list[Program]
 ) -> None:
     project, _ = copy_project(tmp_path / "project", polling_env, "sandbox")
-    supervisor = await run_py(project, "--sandbox", "--reload").start()
+    supervisor = await run_in_copy(project, "--sandbox", "--reload").start()
     programs.append(supervisor)
     page = await page_address(supervisor)
     await supervisor.wait_for_lines(POLLING, timeout=WAIT)
