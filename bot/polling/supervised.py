@@ -46,9 +46,14 @@ def reload_lock(lock_dir: Path, bot_id: int) -> InstanceLock:
     return InstanceLock(Path(lock_dir) / RELOAD_LOCK_FOLDER, bot_id)
 
 
+def reload_lock_holder(lock_dir: Path, bot_id: int) -> LockHolder | None:
+    """The `--reload` supervisor of this bot running right now, or None."""
+    return read_lock_holder(Path(lock_dir) / RELOAD_LOCK_FOLDER, bot_id)
+
+
 def other_supervisor(settings: Settings) -> LockHolder | None:
     """The `--reload` supervisor of this bot, unless there is none or it is our own parent."""
-    holder = read_lock_holder(Path(settings.lock_dir) / RELOAD_LOCK_FOLDER, settings.bot_id)
+    holder = reload_lock_holder(settings.lock_dir, settings.bot_id)
     if holder is None or str(holder.pid) == os.environ.get(SUPERVISOR_VARIABLE):
         return None
     return holder

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -130,6 +131,13 @@ async def test_broken_save_waits_for_its_fix_and_no_other_poller_may_start_meanw
     for refused in (second, plain):
         assert "`python run.py --reload` is running bot" in refused.output, refused.output
         assert f"pid {supervisor.pid}" in refused.output
+    # The doctor counts the reloader and its bot as one expected copy, not two.
+    doctor = await run_py(project, "doctor", "--json", "--env-file", str(env_file)).start()
+    programs.append(doctor)
+    await doctor.wait(timeout=WAIT)
+    report = json.loads(doctor.output[doctor.output.index("{") :])
+    processes = next(c for c in report["checks"] if c["id"] == "processes")
+    assert processes["status"] == "ok", processes
 
     # A syntax error: the error is shown, and the supervisor waits instead of looping.
     echo = project / ECHO
