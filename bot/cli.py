@@ -27,7 +27,13 @@ def run_bot(args: argparse.Namespace) -> int:
     if args.sandbox:
         from bot.sandbox_mode import run_sandbox
 
-        return run_sandbox(args, partial(supervise, args) if args.reload else start_bot)
+        if not args.reload:
+            return run_sandbox(args, start_bot)
+        from bot.reload import refused_mode
+
+        if refused_mode(args.mode):  # before the sandbox announces a webhook app
+            return ExitCode.CONFIG
+        return run_sandbox(args, partial(supervise, args))
     if args.open:
         print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
         return ExitCode.CONFIG

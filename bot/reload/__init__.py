@@ -40,11 +40,11 @@ from bot.polling.supervised import reload_lock, supervisor_running_message
 from bot.settings import PROJECT_ROOT, Settings, read_settings
 
 WEBHOOK_REFUSED = (
-    "--reload restarts a polling bot, and this configuration serves a webhook "
-    "(BOT_MODE=webhook). To try your handlers with restarts on every change, run "
-    "`python run.py --sandbox --reload`; to serve the webhook with restarts, run gunicorn with "
-    "its own `--reload`: `gunicorn --reload -c deploy/gunicorn.conf.py "
-    "bot.webhook.app:gunicorn_app`."
+    "--reload restarts a polling bot, and this run would serve a webhook (BOT_MODE=webhook or "
+    "--mode webhook). To try your handlers with restarts on every change, run "
+    "`python run.py --sandbox --reload` (on Windows: `.venv\\Scripts\\python run.py --sandbox "
+    "--reload`). To serve the webhook with restarts on Linux or macOS, run gunicorn with its "
+    "own `--reload`: `gunicorn --reload -c deploy/gunicorn.conf.py bot.webhook.app:gunicorn_app`."
 )
 NOT_INSTALLED = (
     "--reload needs the watchfiles package, a development dependency: run "
@@ -58,8 +58,7 @@ def run_reload(
 ) -> int:
     """Supervise the bot until Ctrl+C; `overrides` are settings flags its every run gets (the
     sandbox's). Returns the process exit code."""
-    if settings.bot_mode == "webhook":
-        print(WEBHOOK_REFUSED, file=sys.stderr)
+    if refused_mode(settings.bot_mode):
         return ExitCode.CONFIG
     if not watchfiles_installed():
         print(NOT_INSTALLED, file=sys.stderr)
@@ -113,6 +112,14 @@ def _supervise(
             return asyncio.run(supervisor.run())
         finally:
             supervisor.lock.release()  # the one it follows now, if the token changed
+
+
+def refused_mode(mode: str | None) -> bool:
+    """True (and says why) when `mode` is the webhook, which --reload does not restart."""
+    if mode != "webhook":
+        return False
+    print(WEBHOOK_REFUSED, file=sys.stderr)
+    return True
 
 
 def child_command(args: argparse.Namespace) -> list[str]:

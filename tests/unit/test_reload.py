@@ -112,14 +112,22 @@ def test_the_bot_runs_with_the_same_flags_minus_the_reloaders_own() -> None:
     assert sandbox[2:] == []
 
 
-@pytest.mark.parametrize("argv", [["--reload"], ["run", "--reload", "--mode", "webhook"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--reload"],
+        ["run", "--reload", "--mode", "webhook"],
+        ["--sandbox", "--reload", "--mode", "webhook"],
+    ],
+)
 def test_webhook_mode_is_refused_naming_the_sandbox_and_gunicorn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     write_env_file(tmp_path / ".env.local", {"BOT_TOKEN": TOKEN, **WEBHOOK})
     assert main(argv, root=tmp_path) == ExitCode.CONFIG
-    error = capsys.readouterr().err
-    assert "python run.py --sandbox --reload" in error and "gunicorn --reload" in error
+    output = capsys.readouterr()
+    assert "python run.py --sandbox --reload" in output.err and "gunicorn --reload" in output.err
+    assert "Sandbox:" not in output.out  # refused before a sandbox started
 
 
 def test_a_bot_exiting_on_its_own_says_why_and_what_starts_it_again() -> None:
@@ -141,3 +149,12 @@ def test_only_another_reloader_counts_as_one(
         assert holder is not None and holder.pid == os.getpid()
         monkeypatch.setenv(SUPERVISOR_VARIABLE, str(os.getpid()))
         assert other_supervisor(settings) is None  # it is this bot's own reloader
+
+
+def test_without_watchfiles_it_says_how_to_install_the_dev_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # what `pip install .` leaves out
+    write_env_file(tmp_path / ".env.local", {"BOT_TOKEN": TOKEN, "LOCK_DIR": str(tmp_path)})
+    assert main(["--reload"], root=tmp_path) == ExitCode.CONFIG
+    assert 'pip install -e ".[dev]"' in capsys.readouterr().err
