@@ -91,10 +91,9 @@ class BotChild:
         return False
 
     def _reported_polling(self) -> bool:
-        try:
-            return self.ready_file.read_text(encoding="utf-8").strip() == str(self.pid)
-        except OSError:
-            return False
+        # Its presence is the report: the file is this run's own. Not compared with our pid:
+        # on Windows a virtualenv's python.exe is a launcher, and the bot is its child.
+        return self.ready_file.is_file()
 
     def request_stop(self) -> None:
         """Ask it to stop as Ctrl+C does: running handlers get SHUTDOWN_TIMEOUT to finish."""
