@@ -149,8 +149,8 @@ def sandbox_settings(args: argparse.Namespace, api_url: str, lock_dir: str) -> S
 
 
 def bot_overrides(settings: Settings) -> dict[str, str | None]:
-    """The sandbox's flags as JSON values, for a polling bot that `--sandbox --reload` starts
-    as a process of its own: it talks to this process's emulator."""
+    """The flags `sandbox_settings` sets for polling, as JSON values, for the bot that
+    `--sandbox --reload` starts as a process of its own: it talks to this process's emulator."""
     return {
         "bot_token": settings.bot_token.get_secret_value() if settings.bot_token else None,
         "telegram_api_url": settings.telegram_api_url,

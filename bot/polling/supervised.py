@@ -53,7 +53,12 @@ def reload_lock_holder(lock_dir: Path, bot_id: int) -> LockHolder | None:
 
 def other_supervisor(settings: Settings) -> LockHolder | None:
     """The `--reload` supervisor of this bot, unless there is none or it is our own parent."""
-    holder = reload_lock_holder(settings.lock_dir, settings.bot_id)
+    try:
+        holder = reload_lock_holder(settings.lock_dir, settings.bot_id)
+    except OSError:
+        # Unreadable (another user's folder in a shared LOCK_DIR): the polling lock, just
+        # taken, still keeps pollers apart; only the gap between two restarts is unguarded.
+        return None
     if holder is None or str(holder.pid) == os.environ.get(SUPERVISOR_VARIABLE):
         return None
     return holder
