@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
+from bot.polling.supervised import supervised_overrides
 from bot.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -25,11 +27,20 @@ def run_bot(args: argparse.Namespace) -> int:
     if args.sandbox:
         from bot.sandbox_mode import run_sandbox
 
-        return run_sandbox(args, start_bot)
+        if not args.reload:
+            return run_sandbox(args, start_bot)
+        from bot.reload import refused_mode
+
+        if refused_mode(args.mode):  # before the sandbox announces a webhook app
+            return ExitCode.CONFIG
+        return run_sandbox(args, partial(supervise, args))
     if args.open:
         print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
         return ExitCode.CONFIG
-    overrides = {"bot_mode": args.mode} if args.mode else {}
+    # A bot run by `--reload` gets the supervisor's flags (the sandbox's) this way.
+    overrides = supervised_overrides()
+    if args.mode:
+        overrides["bot_mode"] = args.mode
     try:
         settings = load_settings(
             env=args.env, env_file=args.env_file, overrides=overrides, root=args.root
@@ -37,7 +48,21 @@ def run_bot(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return ExitCode.CONFIG
+    if args.reload:
+        return supervise(args, settings)
     return start_bot(settings, takeover=args.takeover)
+
+
+def supervise(args: argparse.Namespace, settings: Settings) -> int:
+    """`--reload`: run the bot under a supervisor that restarts it on every change."""
+    from bot.reload import run_reload
+
+    overrides = None
+    if args.sandbox:
+        from bot.sandbox_mode import bot_overrides
+
+        overrides = bot_overrides(settings)
+    return run_reload(args, settings, overrides)
 
 
 def start_bot(settings: Settings, *, takeover: bool = False) -> int:
@@ -184,6 +209,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
     )
     parser.add_argument(
         "--open", action="store_true", default=flag, help="with --sandbox: open the chat page"
+    )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        default=flag,
+        help="polling only: restart the bot when a Python file, handlers/ or the env file "
+        "changes (also with --sandbox)",
     )
 
 

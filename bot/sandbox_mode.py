@@ -6,7 +6,9 @@ from the same settings loader with flags: a made-up token, TELEGRAM_API_URL = th
 a temporary LOCK_DIR. Polling is the real lock and `PollingRunner`; `--mode webhook` is the
 real webhook app, registered with `ensure_webhook()` and served on a free loopback port, with
 the emulator delivering to it (secret header, retries). Your env file still supplies your
-own settings (those of features.py). Ctrl+C stops the bot, then the emulator.
+own settings (those of features.py). Ctrl+C stops the bot, then the emulator. With
+`--reload` the emulator stays in this process and the bot runs as a child of the reloader
+(`bot/reload/`) with the same flags, so the chat page survives every restart.
 
 This is the one module of `bot/` that imports `sandbox`, inside a function: a production
 install (`pip install .`) has no `sandbox/`, and says so here.
@@ -144,6 +146,18 @@ def sandbox_settings(args: argparse.Namespace, api_url: str, lock_dir: str) -> S
             "webhook_ip_allowlist": False,  # deliveries come from 127.0.0.1, not Telegram
         }
     return load_settings(env=args.env, env_file=args.env_file, overrides=overrides, root=args.root)
+
+
+def bot_overrides(settings: Settings) -> dict[str, str | None]:
+    """The flags `sandbox_settings` sets for polling, as JSON values, for the bot that
+    `--sandbox --reload` starts as a process of its own: it talks to this process's emulator."""
+    return {
+        "bot_token": settings.bot_token.get_secret_value() if settings.bot_token else None,
+        "telegram_api_url": settings.telegram_api_url,
+        "lock_dir": str(settings.lock_dir),
+        "bot_mode": settings.bot_mode,
+        "redis_url": None,
+    }
 
 
 def free_port() -> int:

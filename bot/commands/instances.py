@@ -9,6 +9,7 @@ from bot.commands.context import DoctorContext
 from bot.commands.processes import find_bot_processes, pid_alive
 from bot.commands.report import Check, Checks
 from bot.polling.lock import LockHolder, read_lock_holder
+from bot.polling.supervised import reload_lock_holder
 
 LOCK = Checks("lock", "polling lock")
 PROCESSES = Checks("processes", "bot processes")
@@ -71,6 +72,8 @@ def check_processes(ctx: DoctorContext, holder: LockHolder | None) -> Check:
     if found is None:
         return PROCESSES.skipped("this system does not let us list its processes")
     expected = {holder.pid} if holder is not None else set()
+    if (reloader := _reloader(ctx)) is not None:
+        expected.add(reloader.pid)  # `python run.py --reload`: its bot holds the lock
     if ctx.config.bot_mode == "webhook":
         # The webhook app: a gunicorn master and its workers.
         expected |= {p.pid for p in found if "gunicorn" in " ".join(p.args[:2])}
@@ -88,3 +91,12 @@ def check_processes(ctx: DoctorContext, holder: LockHolder | None) -> Check:
         "to run (another terminal, the IDE's run window, a service, a container)",
         details=details,
     )
+
+
+def _reloader(ctx: DoctorContext) -> LockHolder | None:
+    if ctx.bot_id is None:
+        return None
+    try:
+        return reload_lock_holder(ctx.config.lock_dir, ctx.bot_id)
+    except OSError:  # the lock check above reports an unreadable LOCK_DIR
+        return None

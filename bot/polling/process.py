@@ -13,6 +13,13 @@ from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
 from bot.polling.lock import InstanceLock, LockHeld, LockHolder
+from bot.polling.supervised import (
+    is_supervised,
+    other_supervisor,
+    report_polling,
+    stop_with_supervisor,
+    supervisor_running_message,
+)
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,7 +39,12 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
     try:
         lock.acquire()
     except LockHeld as exc:
-        logger.error(lock_held_message(exc.holder, settings.masked_token))
+        # While `--reload` runs, the lock's holder is its bot: name the reloader instead.
+        supervisor = other_supervisor(settings)
+        if supervisor is not None:
+            logger.error(supervisor_running_message(supervisor, settings.masked_token))
+        else:
+            logger.error(lock_held_message(exc.holder, settings.masked_token))
         return ExitCode.LOCKED
     except OSError as exc:
         logger.error(
@@ -42,6 +54,12 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
             exc.strerror or exc,
         )
         return ExitCode.CONFIG
+    # Checked with the polling lock held: a `--reload` supervisor starts its next bot only
+    # once that lock is free, so the two checks cannot both pass.
+    if (supervisor := other_supervisor(settings)) is not None:
+        lock.release()
+        logger.error(supervisor_running_message(supervisor, settings.masked_token))
+        return ExitCode.LOCKED
     name = settings.masked_token
     try:
         code, name = asyncio.run(_poll(settings, takeover, lock.holder))
@@ -66,15 +84,18 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     from bot.polling.runner import PollingRunner
     from bot.runtime.stop_signals import stop_signals
 
+    dispatcher = create_dispatcher(settings, shared)
+    if is_supervised():
+        dispatcher.startup.register(report_polling)
     runner = PollingRunner(
         settings,
         create_bot(settings),
-        create_dispatcher(settings, shared),
+        dispatcher,
         takeover=takeover,
         record=shared.deduplicator() if shared is not None else None,
         lease=lease,
     )
-    with stop_signals(runner.request_stop):
+    with stop_signals(runner.request_stop), stop_with_supervisor(runner.request_stop):
         code = await runner.run()
     return code, runner.bot_label
 
