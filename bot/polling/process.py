@@ -12,7 +12,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock, LockHeld, LockHolder
+from bot.logs import add_log_file
+from bot.polling.lock import InstanceLock, LockHeld, LockUnusable
+from bot.polling.lock_holder import LockHolder, holder_advice
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,16 +34,12 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
     try:
         lock.acquire()
     except LockHeld as exc:
-        logger.error(lock_held_message(exc.holder, settings.masked_token))
+        logger.error(lock_held_message(exc, settings.masked_token))
         return ExitCode.LOCKED
-    except OSError as exc:
-        logger.error(
-            "Cannot take the polling lock %s (%s): set LOCK_DIR to a folder this user can "
-            "write to.",
-            lock.path,
-            exc.strerror or exc,
-        )
+    except LockUnusable as exc:
+        logger.error("%s", exc)
         return ExitCode.CONFIG
+    add_log_file(settings)
     name = settings.masked_token
     try:
         code, name = asyncio.run(_poll(settings, takeover, lock.holder))
@@ -104,11 +102,11 @@ async def _take_lease(
     return code
 
 
-def lock_held_message(holder: LockHolder, bot_label: str) -> str:
+def lock_held_message(held: LockHeld, bot_label: str) -> str:
     """Exit 3: who holds the lock and what to do about it."""
-    kill = f"`kill {holder.pid}`" if holder.pid else "stop that process"
+    holder = held.holder
     return (
         f"Another instance is already polling bot {bot_label} ({holder.describe()}; "
-        f"command: {holder.command}). Only one poller per bot may run. Stop it with Ctrl+C "
-        f"in its terminal (or {kill}), or run `python -m bot doctor` to see what is running."
+        f"command: {holder.command}). Only one poller per bot may run: "
+        f"{holder_advice(holder, held.check)}. `python -m bot doctor` shows what is running."
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands.network import classify_error
-from bot.commands.processes import ProcessInfo, is_bot_process
+from bot.runtime.processes import ProcessInfo, is_bot_process
 
 
 def windows_error(winerror: int, text: str) -> OSError:
