@@ -12,7 +12,6 @@ from pydantic import Field
 from pydantic_settings import NoDecode
 
 
-
 def find_project_root(package: Path, cwd: Path) -> Path:
     """The folder of the running project, given the `bot` package's folder: the one holding
     `run.py` beside `bot` (a checkout, an editable install, the Docker image's /app); for

@@ -125,9 +125,11 @@ def test_forged_holder_details_get_no_advice_to_stop_the_process_they_name(
     tmp_path: Path,
 ) -> None:
     # This test process is alive, and its command line is not a bot's.
-    with planted_lock(tmp_path, 42, forged_details(os.getpid())):
-        with pytest.raises(LockHeld) as refused:
-            InstanceLock(tmp_path, 42).acquire()
+    with (
+        planted_lock(tmp_path, 42, forged_details(os.getpid())),
+        pytest.raises(LockHeld) as refused,
+    ):
+        InstanceLock(tmp_path, 42).acquire()
 
     message = lock_held_message(refused.value, "@my_bot")
     assert f"pid {os.getpid()} is not this bot's process" in message
