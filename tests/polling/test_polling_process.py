@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -186,3 +187,34 @@ async def test_sigterm_lets_a_slow_handler_reply_then_exits_0_and_a_restart_skip
     await reply(emulator, token, "ping")
     assert await restarted.stop() == ExitCode.OK
     assert texts(emulator, token) == [f"Slow reply for update {update_id}", "ping"]
+
+
+async def test_a_third_ctrl_c_ends_a_bot_stuck_in_shutdown_at_once_and_frees_the_lock(
+    emulator: Emulator,
+    token: str,
+    polling_env: dict[str, str],
+    start_bot: StartBot,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SLOW_HANDLER_GATE", "SLOW_SHUTDOWN_GATE"):
+        gate = tmp_path / name
+        gate.touch()  # never removed: the handler and the shutdown hook never end
+        monkeypatch.setenv(name, str(gate))  # inherited by the bot process
+    bot = await start_bot({**polling_env, "HANDLERS_MODULE": "tests.fixtures.slow_handlers"})
+    await bot.wait_for_line("is polling")
+    update_id = emulator.send_command(token, "/slow")["update_id"]
+    await bot.wait_for_line(f"Slow handler started for update {update_id}")
+
+    bot.send_signal(signal.SIGINT)
+    await bot.wait_for_line("Press Ctrl+C again to abandon them")
+    bot.send_signal(signal.SIGINT)
+    await bot.wait_for_line("Press Ctrl+C once more to end the process at once")
+    await bot.wait_for_line("Slow shutdown hook started")
+    bot.send_signal(signal.SIGINT)
+
+    assert await bot.wait(timeout=10) == ExitCode.INTERRUPTED
+    assert "ending the process now" in bot.output
+    settings = make_settings()
+    assert read_lock_holder(settings.lock_dir, settings.bot_id) is None
