@@ -60,7 +60,8 @@ def test_after_release_the_lock_is_free_and_the_file_stays(tmp_path: Path) -> No
     lock.acquire()
     lock.release()
 
-    assert lock.path.exists()  # deleting it would race with a newcomer
+    if sys.platform != "win32":  # filelock removes it there, where no inode is shared
+        assert lock.path.exists()  # deleting it would race with a newcomer
     assert read_lock_holder(tmp_path, 42) is None
     with InstanceLock(tmp_path, 42):
         pass
