@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import read_lock_holder
+from bot.polling.lock import InstanceLock, read_lock_holder
 from bot.settings import Settings
 from sandbox import Emulator
 from tests.helpers.polling import RunningBot
@@ -91,6 +91,23 @@ async def test_second_instance_exits_3_naming_the_first_which_keeps_answering(
     assert "Ctrl+C" in second.output
     emulator.send_text(token, "still answering?")
     await reply(emulator, token, "still answering?")
+
+
+async def test_a_refused_second_instance_leaves_the_log_file_alone(
+    token: str,
+    polling_env: dict[str, str],
+    start_bot: StartBot,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> None:
+    # Held open by a refused instance, the first one's LOG_FILE could not roll over on Windows.
+    log_file = tmp_path / "logs" / "bot.log"
+    settings = make_settings()
+    with InstanceLock(settings.lock_dir, settings.bot_id):
+        refused = await start_bot({**polling_env, "LOG_FILE": str(log_file)})
+        assert await refused.wait(timeout=10) == ExitCode.LOCKED
+    assert "Another instance is already polling" in refused.output
+    assert not log_file.exists()
 
 
 HOLDER = """
