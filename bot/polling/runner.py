@@ -126,7 +126,8 @@ class PollingRunner:
         return f"@{self.username}" if self.username else self.settings.masked_token
 
     def request_stop(self) -> None:
-        """Stop fetching and let handlers finish; a second request abandons them at once."""
+        """Stop fetching and let handlers finish; a second request abandons them at once
+        (a third Ctrl+C ends the process: see bot.runtime.stop_signals)."""
         if self._stop.is_set():
             if not self._abandon.is_set():
                 logger.warning(
