@@ -7,8 +7,10 @@ import errno
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +33,8 @@ from bot.polling.lock_holder import (
     stop_advice,
 )
 from bot.polling.process import lock_held_message
+from bot.settings import load_settings
+from tests.helpers.constants import TOKEN
 from tests.helpers.lock_holders import bot_holding_lock, forged_details, planted_lock
 
 posix_flock = pytest.mark.skipif(sys.platform == "win32", reason="plants a lock with fcntl.flock")
@@ -218,3 +222,22 @@ def test_an_os_error_other_than_already_locked_is_not_reported_as_a_holder(
     problem = unusable(lock_path(tmp_path, 42), error)
     assert said in str(problem)
     assert "LOCK_DIR" in str(problem)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_the_lock_its_details_and_a_new_lock_folder_are_this_accounts_alone(
+    tmp_path: Path,
+) -> None:
+    with InstanceLock(tmp_path / "locks", 42) as lock:
+        modes = {
+            path.name: stat.S_IMODE(path.stat().st_mode)
+            for path in (lock.path.parent, lock.path, holder_path(lock.path))
+        }
+    assert modes == {"locks": 0o700, "tg-bot-42.lock": 0o600, "tg-bot-42.lock.json": 0o600}
+
+
+def test_the_default_lock_folder_is_not_the_shared_temp_folder(tmp_path: Path) -> None:
+    # Anyone can create files in /tmp: a lock planted there made run.py advise `kill 1`.
+    settings = load_settings(overrides={"BOT_TOKEN": TOKEN}, root=tmp_path, environment=False)
+    assert settings.lock_dir != Path(tempfile.gettempdir())
+    assert settings.lock_dir.name == "tg-bot"
