@@ -132,7 +132,10 @@ def holder_advice(holder: LockHolder, check: HolderCheck, platform: str = sys.pl
         )
     if check.state is HolderState.ELSEWHERE:
         return f"stop it on host {holder.host}, where it runs"
-    return "run `python -m bot doctor` to see what runs"
+    return (
+        "it left no details this account can read (a bot of this template writes them at "
+        "once): `python -m bot doctor` lists the bot processes that run here"
+    )
 
 
 def holder_path(lock_file: Path) -> Path:

@@ -220,8 +220,3 @@ def _in_project(
     if relative is not None:
         return (base / relative).parent.resolve() == root
     return base.resolve() == root
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this machine."""
-    return psutil.pid_exists(pid)
