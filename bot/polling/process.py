@@ -1,4 +1,4 @@
-"""`python run.py` in polling mode: the lock, then the runner, until Ctrl+C or SIGTERM.
+"""`python run.py` in polling mode: the lock, then the runner, until Ctrl+C (or SIGTERM on POSIX).
 
 The local lock (and, with REDIS_URL, the lease that keeps one poller across hosts) is taken
 before aiogram is even imported, so a second poller of the same bot is refused within a
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 def run_polling(settings: Settings, *, takeover: bool = False) -> int:
-    """Poll Telegram for updates until Ctrl+C / SIGTERM; returns the process exit code.
+    """Poll Telegram for updates until Ctrl+C (SIGTERM on POSIX); returns the exit code.
 
     `takeover` deletes an active webhook first (keeping its pending updates) instead of
     refusing to start.
