@@ -72,7 +72,8 @@ def start_bot(settings: Settings, *, takeover: bool = False) -> int:
         return ExitCode.CONFIG
     from bot.logs import setup_logging
 
-    setup_logging(settings)
+    # A poller opens LOG_FILE once it holds the lock (see bot.logs.setup_logging).
+    setup_logging(settings, log_file=settings.bot_mode != "polling")
     if settings.bot_mode == "polling":
         from bot.polling.process import run_polling
 

@@ -14,3 +14,4 @@ class ExitCode(IntEnum):
     CONFLICT = 5  # another poller elsewhere kept terminating this one (409) past the grace
     WARNINGS = 6  # doctor: no problem, but warnings worth reading
     ATTENTION = 7  # doctor found a problem, or a command could not do its job safely
+    INTERRUPTED = 130  # a third Ctrl+C ended the process at once (128 + SIGINT, as shells say)

@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from bot.settings import Settings, mask_token
 
@@ -35,17 +36,16 @@ def _redacted(secret: str) -> str:
     return masked if masked != "***" else "[secret]"
 
 
-def setup_logging(settings: Settings) -> None:
-    """Configure the root logger: stderr, and a rotating LOG_FILE when set."""
+def setup_logging(settings: Settings, *, log_file: bool = True) -> None:
+    """Configure the root logger: stderr, and a rotating LOG_FILE when set and `log_file`.
+
+    A poller opens LOG_FILE only once it holds its lock (`add_log_file`): a second instance,
+    refused at once, must not hold the file open, which on Windows blocks the first one's
+    rollover (a file open elsewhere cannot be renamed there)."""
     formatter = RedactingFormatter(settings.secrets())
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if settings.log_file is not None:
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                settings.log_file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
-            )
-        )
+    if log_file and settings.log_file is not None:
+        handlers.append(_file_handler(settings.log_file))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -57,3 +57,19 @@ def setup_logging(settings: Settings) -> None:
     # update costs 9-17% of throughput and floods the journal, so keep it for DEBUG.
     if settings.log_level != "DEBUG":
         logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def add_log_file(settings: Settings) -> None:
+    """Start writing LOG_FILE too (when set), in the format `setup_logging` gave stderr."""
+    if settings.log_file is None:
+        return
+    handler = _file_handler(settings.log_file)
+    handler.setFormatter(RedactingFormatter(settings.secrets()))
+    logging.getLogger().addHandler(handler)
+
+
+def _file_handler(path: Path) -> logging.Handler:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return logging.handlers.RotatingFileHandler(
+        path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )

@@ -6,10 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import DoctorContext
-from bot.commands.processes import find_bot_processes, pid_alive
 from bot.commands.report import Check, Checks
-from bot.polling.lock import LockHolder, read_lock_holder
+from bot.polling.lock import LockUnusable, read_lock_holder
+from bot.polling.lock_holder import (
+    HolderCheck,
+    HolderState,
+    LockHolder,
+    check_holder,
+    holder_advice,
+)
 from bot.polling.supervised import reload_lock_holder
+from bot.runtime.processes import ProcessInfo, find_bot_processes
 
 LOCK = Checks("lock", "polling lock")
 PROCESSES = Checks("processes", "bot processes")
@@ -22,47 +29,50 @@ def check_lock(ctx: DoctorContext) -> tuple[Check, LockHolder | None]:
         return LOCK.skipped("no usable BOT_TOKEN, so no lock to look at"), None
     try:
         holder = read_lock_holder(lock_dir, ctx.bot_id)
+    except LockUnusable as exc:
+        return LOCK.problem(exc.problem, fix=exc.fix), None
     except OSError as exc:
         reason = f"cannot read the lock in {lock_dir}: {exc.strerror or exc}"
         return LOCK.warning(reason, fix=f"check the permissions of LOCK_DIR ({lock_dir})"), None
     if holder is None:
         return LOCK.ok("free: no poller of this bot runs here"), None
-    return _held(ctx, holder), holder
+    return _held(ctx, holder, check_holder(holder)), holder
 
 
-def _held(ctx: DoctorContext, holder: LockHolder) -> Check:
+def _held(ctx: DoctorContext, holder: LockHolder, check: HolderCheck) -> Check:
     details: dict[str, Any] = {
         "pid": holder.pid,
         "host": holder.host,
         "started_at": holder.started_at.isoformat(),
         "command": holder.command,
-        "alive": None,
+        "alive": check.alive,
+        "state": check.state.name.lower(),
     }
     held = f"held by {holder.describe()} ({holder.command})"
-    stop = (
-        f"if you did not expect it, stop it: Ctrl+C in its terminal, `kill {holder.pid}`, "
-        "or stop the service or container that runs it"
-    )
-    if not holder.on_this_host:
+    advice = holder_advice(holder, check)
+    if check.state is HolderState.ELSEWHERE:
         return LOCK.warning(
             f"{held}: another machine shares LOCK_DIR, so whether pid {holder.pid} is alive "
             "cannot be checked from here",
-            fix=f"look on host {holder.host}; {stop}",
+            fix=f"if you did not expect it, {advice}",
             details=details,
         )
-    details["alive"] = pid_alive(holder.pid)
-    if not details["alive"]:
+    if check.state is HolderState.GONE:
         return LOCK.problem(
             f"{held}, but no process {holder.pid} runs here: a container or another PID "
             "namespace sharing LOCK_DIR holds it",
             fix=f"find the container that mounts {ctx.config.lock_dir} and stop its poller",
             details=details,
         )
+    if check.state is not HolderState.BOT:
+        return LOCK.problem(f"{held}: {check.state.value}", fix=advice, details=details)
     if ctx.config.bot_mode == "webhook":
         why = "a poller runs although this environment uses the webhook"
-        return LOCK.problem(f"{held}, alive: {why}", fix=stop, details=details)
+        return LOCK.problem(f"{held}, alive: {why}", fix=advice, details=details)
     return LOCK.warning(
-        f"{held}, alive: a poller of this bot is running", fix=stop, details=details
+        f"{held}, alive: a poller of this bot is running",
+        fix=f"if you did not expect it, {advice}, or stop the service or container that runs it",
+        details=details,
     )
 
 
@@ -78,12 +88,16 @@ def check_processes(ctx: DoctorContext, holder: LockHolder | None) -> Check:
         # The webhook app: a gunicorn master and its workers.
         expected |= {p.pid for p in found if "gunicorn" in " ".join(p.args[:2])}
     others = [p for p in found if p.pid not in expected]
-    details = {"processes": [{"pid": p.pid, "command": p.command} for p in found]}
+    details = {
+        "processes": [
+            {"pid": p.pid, "command": p.command, "launchers": list(p.launchers)} for p in found
+        ]
+    }
     if not others:
-        pids = ", ".join(f"pid {p.pid}" for p in found)
+        pids = ", ".join(_named(p) for p in found)
         summary = f"only the expected ones: {pids}" if found else "none besides this command"
         return PROCESSES.ok(summary, details=details)
-    names = "; ".join(f"pid {p.pid}: {p.command}" for p in others)
+    names = "; ".join(f"{_named(p)}: {p.command}" for p in others)
     plural = "es" if len(others) > 1 else ""
     return PROCESSES.warning(
         f"{len(others)} other process{plural} run this project's bot here: {names}",
@@ -98,5 +112,14 @@ def _reloader(ctx: DoctorContext) -> LockHolder | None:
         return None
     try:
         return reload_lock_holder(ctx.config.lock_dir, ctx.bot_id)
-    except OSError:  # the lock check above reports an unreadable LOCK_DIR
+    except (OSError, LockUnusable):  # the lock check above reports an unusable LOCK_DIR
         return None
+
+
+def _named(process: ProcessInfo) -> str:
+    """`pid 3` or, for a bot started through launchers (`py.exe`, the venv's python.exe, a
+    debugger), `pid 3 (started through pid 1, 2)`: one bot."""
+    if not process.launchers:
+        return f"pid {process.pid}"
+    through = ", ".join(map(str, process.launchers))
+    return f"pid {process.pid} (started through pid {through})"

@@ -24,7 +24,8 @@ from bot.commands.telegram import (
 )
 from bot.commands.webhook import COMMAND_RETRY, read_webhook_info, webhook_settings
 from bot.exit_codes import ExitCode
-from bot.polling.lock import read_lock_holder
+from bot.polling.lock import LockUnusable, read_lock_holder
+from bot.polling.lock_holder import check_holder, holder_advice
 from bot.runtime.retry import call_with_retry
 from bot.settings import Settings
 from bot.webhook.registration import ensure_webhook
@@ -157,15 +158,20 @@ async def _no_poller_elsewhere(report: Report, settings: Settings) -> bool:
 
 async def _ready_to_migrate(report: Report, settings: Settings, skip_probe: bool) -> bool:
     """No local poller, and the webhook endpoint answers; otherwise the report says why."""
-    holder = read_lock_holder(settings.lock_dir, settings.bot_id)
+    try:
+        holder = read_lock_holder(settings.lock_dir, settings.bot_id)
+    except LockUnusable as exc:
+        report.headline = "Migration refused: the polling lock cannot be checked."
+        report.exit_code = ExitCode.ATTENTION
+        report.add(LOCAL_POLLER.problem(exc.problem, fix=exc.fix))
+        return False
     if holder is not None:
         report.headline = "Migration refused: a poller of this bot runs on this machine."
         report.exit_code = ExitCode.LOCKED
         report.add(
             LOCAL_POLLER.problem(
                 f"the polling lock is held by {holder.describe()} ({holder.command})",
-                fix=f"stop it first (Ctrl+C in its terminal, `kill {holder.pid}`, or stop its "
-                "service), then run migrate again",
+                fix=f"{holder_advice(holder, check_holder(holder))}; then run migrate again",
                 details={"pid": holder.pid, "host": holder.host, "command": holder.command},
             )
         )

@@ -1,7 +1,8 @@
 """Development mode: long polling, one poller per bot, a clean stop.
 
 - `process.py`: `run_polling(settings)`, what `python run.py` runs in polling mode;
-- `lock.py`: the per-bot OS lock, and who holds it;
+- `lock.py`: the per-bot OS lock; `lock_holder.py`: who holds it, whether that pid is this
+  bot's process, and how to stop it on each platform;
 - `runner.py`: `PollingRunner`, the getUpdates loop (start-up checks, offsets, shutdown);
 - `update_tasks.py`: handlers running concurrently, bounded, drained at shutdown;
 - `conflicts.py`: 409 Conflicts (another poller, a webhook) and what the poller says.

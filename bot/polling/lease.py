@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.polling.lock import LockHolder
+from bot.polling.lock_holder import LockHolder
 from bot.runtime.redis_state import DELETE_IF_OURS, REDIS_ERRORS, SharedState
 
 logger = logging.getLogger(__name__)

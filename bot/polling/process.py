@@ -1,4 +1,4 @@
-"""`python run.py` in polling mode: the lock, then the runner, until Ctrl+C or SIGTERM.
+"""`python run.py` in polling mode: the lock, then the runner, until Ctrl+C (or SIGTERM on POSIX).
 
 The local lock (and, with REDIS_URL, the lease that keeps one poller across hosts) is taken
 before aiogram is even imported, so a second poller of the same bot is refused within a
@@ -12,7 +12,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock, LockHeld, LockHolder
+from bot.logs import add_log_file
+from bot.polling.lock import InstanceLock, LockHeld, LockUnusable
+from bot.polling.lock_holder import LockHolder, holder_advice
 from bot.polling.supervised import (
     is_supervised,
     other_supervisor,
@@ -30,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 
 def run_polling(settings: Settings, *, takeover: bool = False) -> int:
-    """Poll Telegram for updates until Ctrl+C / SIGTERM; returns the process exit code.
+    """Poll Telegram for updates until Ctrl+C (SIGTERM on POSIX); returns the exit code.
 
     `takeover` deletes an active webhook first (keeping its pending updates) instead of
     refusing to start.
@@ -44,15 +46,10 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
         if supervisor is not None:
             logger.error(supervisor_running_message(supervisor, settings.masked_token))
         else:
-            logger.error(lock_held_message(exc.holder, settings.masked_token))
+            logger.error(lock_held_message(exc, settings.masked_token))
         return ExitCode.LOCKED
-    except OSError as exc:
-        logger.error(
-            "Cannot take the polling lock %s (%s): set LOCK_DIR to a folder this user can "
-            "write to.",
-            lock.path,
-            exc.strerror or exc,
-        )
+    except LockUnusable as exc:
+        logger.error("%s", exc)
         return ExitCode.CONFIG
     # Checked with the polling lock held: a `--reload` supervisor starts its next bot only
     # once that lock is free, so the two checks cannot both pass.
@@ -60,6 +57,7 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
         lock.release()
         logger.error(supervisor_running_message(supervisor, settings.masked_token))
         return ExitCode.LOCKED
+    add_log_file(settings)
     name = settings.masked_token
     try:
         code, name = asyncio.run(_poll(settings, takeover, lock.holder))
@@ -125,11 +123,11 @@ async def _take_lease(
     return code
 
 
-def lock_held_message(holder: LockHolder, bot_label: str) -> str:
+def lock_held_message(held: LockHeld, bot_label: str) -> str:
     """Exit 3: who holds the lock and what to do about it."""
-    kill = f"`kill {holder.pid}`" if holder.pid else "stop that process"
+    holder = held.holder
     return (
         f"Another instance is already polling bot {bot_label} ({holder.describe()}; "
-        f"command: {holder.command}). Only one poller per bot may run. Stop it with Ctrl+C "
-        f"in its terminal (or {kill}), or run `python -m bot doctor` to see what is running."
+        f"command: {holder.command}). Only one poller per bot may run: "
+        f"{holder_advice(holder, held.check)}. `python -m bot doctor` shows what is running."
     )

@@ -73,6 +73,8 @@ CONFIRM_RETRY = RetryPolicy(
     network=True,
     backoff=BackoffConfig(min_delay=0.5, max_delay=1.0, factor=2, jitter=0),
 )
+# Once the user abandoned the handlers (a second Ctrl+C), they want out: one attempt only.
+CONFIRM_ONCE = RetryPolicy(attempts=1, network=True)
 
 
 # What a best-effort request at the edges (shutdown, a last diagnosis) may run into.
@@ -125,10 +127,14 @@ class PollingRunner:
         return f"@{self.username}" if self.username else self.settings.masked_token
 
     def request_stop(self) -> None:
-        """Stop fetching and let handlers finish; a second request abandons them at once."""
+        """Stop fetching and let handlers finish; a second request abandons them at once
+        (a third Ctrl+C ends the process: see bot.runtime.stop_signals)."""
         if self._stop.is_set():
             if not self._abandon.is_set():
-                logger.warning("Second stop request: not waiting for running handlers any more.")
+                logger.warning(
+                    "Second stop request: not waiting for running handlers any more. "
+                    "Press Ctrl+C once more to end the process at once."
+                )
                 self._abandon.set()
             return
         if self._tasks:
@@ -331,12 +337,16 @@ class PollingRunner:
     async def _finish_handlers(self) -> None:
         abandoned = await self._tasks.drain(self.settings.shutdown_timeout, self._abandon)
         if abandoned:
+            when = (
+                "at the second stop request"
+                if self._abandon.is_set()
+                else f"still running after SHUTDOWN_TIMEOUT={self.settings.shutdown_timeout:.0f} s"
+            )
             logger.error(
-                "Abandoned %d handler(s) still running after SHUTDOWN_TIMEOUT=%.0f s: update "
-                "id(s) %s. Those updates count as received and are not delivered again; raise "
-                "SHUTDOWN_TIMEOUT if handlers need longer.",
+                "Abandoned %d handler(s) %s: update id(s) %s. Those updates count as received "
+                "and are not delivered again; raise SHUTDOWN_TIMEOUT if handlers need longer.",
                 len(abandoned),
-                self.settings.shutdown_timeout,
+                when,
                 ", ".join(map(str, abandoned)),
             )
 
@@ -350,9 +360,10 @@ class PollingRunner:
         if offset is None:
             return
         confirm = GetUpdates(offset=offset, timeout=0, limit=1)
+        policy = CONFIRM_ONCE if self._abandon.is_set() else CONFIRM_RETRY
         try:
             await call_with_retry(
-                lambda: self.bot(confirm, CONFIRM_TIMEOUT), "Confirming the offset", CONFIRM_RETRY
+                lambda: self.bot(confirm, CONFIRM_TIMEOUT), "Confirming the offset", policy
             )
             return
         except _ANY_API_ERROR as exc:

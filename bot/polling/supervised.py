@@ -25,7 +25,8 @@ from typing import Any
 
 import psutil
 
-from bot.polling.lock import InstanceLock, LockHolder, read_lock_holder
+from bot.polling.lock import InstanceLock, read_lock_holder
+from bot.polling.lock_holder import LockHolder
 from bot.settings import Settings
 
 SUPERVISOR_VARIABLE = "BOT_RELOAD_SUPERVISOR"

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock, LockHeld, read_lock_holder
+from bot.polling.lock import InstanceLock, LockHeld, LockUnusable, lock_path, read_lock_holder
+from bot.polling.lock_holder import check_holder
 from bot.polling.process import lock_held_message
 from bot.polling.supervised import reload_lock, supervisor_running_message
 from bot.settings import PROJECT_ROOT, Settings, read_settings
@@ -69,6 +70,9 @@ def run_reload(
     except LockHeld as exc:
         print(supervisor_running_message(exc.holder, settings.masked_token), file=sys.stderr)
         return ExitCode.LOCKED
+    except LockUnusable as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.CONFIG
     except OSError as exc:
         print(
             f"Cannot take the reload lock {lock.path} ({exc.strerror or exc}): set LOCK_DIR to "
@@ -78,7 +82,10 @@ def run_reload(
         return ExitCode.CONFIG
     try:
         if (holder := read_lock_holder(settings.lock_dir, settings.bot_id)) is not None:
-            print(lock_held_message(holder, settings.masked_token), file=sys.stderr)
+            held = LockHeld(
+                holder, lock_path(settings.lock_dir, settings.bot_id), check_holder(holder)
+            )
+            print(lock_held_message(held, settings.masked_token), file=sys.stderr)
             return ExitCode.LOCKED
         return _supervise(args, settings, dict(overrides or {}), lock)
     except KeyboardInterrupt:  # Ctrl+C before the supervisor's own signal handling started

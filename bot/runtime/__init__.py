@@ -3,5 +3,7 @@
 - `stop_signals.py`: Ctrl+C / SIGTERM as a polite stop request, and the waits it cuts short;
 - `retry.py`: `call_with_retry()`, the one retry of Bot API calls (429, network);
 - `api_errors.py`: which failures mean "unreachable", and the messages for the others;
-- `inline_filters.py`: aiogram's pure filters run without a thread hand-off.
+- `inline_filters.py`: aiogram's pure filters run without a thread hand-off;
+- `processes.py`: which processes run this project's bot (the doctor, and the lock's check of
+  its holder), launchers and debuggers folded into one bot.
 """

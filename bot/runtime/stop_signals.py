@@ -1,16 +1,20 @@
-"""Ctrl+C and SIGTERM as a polite stop request (POSIX and Windows), and the waits it ends."""
+"""Ctrl+C (and SIGTERM on POSIX) as a polite stop request, the waits it ends, and the third
+Ctrl+C that ends the process."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import TypeVar
+from typing import NoReturn, TypeVar
+
+from bot.exit_codes import ExitCode
 
 logger = logging.getLogger(__name__)
 
@@ -71,39 +75,60 @@ def _stop_signals() -> list[signal.Signals]:
     return signals
 
 
+class StopPresses:
+    """Counts stop signals: the first two are stop requests (the runner abandons running
+    handlers on the second); the third, or Ctrl+Break once a stop was requested, ends the
+    process at once."""
+
+    def __init__(self, break_signal: int | None = getattr(signal, "SIGBREAK", None)) -> None:
+        self.count = 0
+        self._break = break_signal
+
+    def ends_process(self, signum: int) -> bool:
+        """Count one signal; True when this one must end the process now."""
+        self.count += 1
+        return self.count >= 3 or (self.count > 1 and signum == self._break)
+
+
+def end_process_now() -> NoReturn:
+    """What the third Ctrl+C does: end at once, saying what is lost (the lock goes with the
+    process: the kernel releases it)."""
+    logger.error(
+        "Stop requested again: ending the process now, without waiting for running handlers, "
+        "shutdown hooks or the last confirmation to Telegram (exit code %d).",
+        ExitCode.INTERRUPTED,
+    )
+    logging.shutdown()  # flush the log file before os._exit skips every clean-up
+    os._exit(ExitCode.INTERRUPTED)
+
+
 @contextmanager
 def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
-    """Call `on_stop` in the running loop on SIGINT/SIGTERM (SIGBREAK on Windows).
+    """Call `on_stop` in the running loop on SIGINT, SIGTERM (POSIX only: Windows ends a
+    process without a signal) and SIGBREAK (Windows' Ctrl+Break); the third such signal, or
+    Ctrl+Break after a stop request, ends the process at once (`end_process_now`).
 
-    POSIX uses loop.add_signal_handler; Windows has no such thing, so a plain signal handler
-    hands the call over to the loop. Where neither works (not the main thread), Ctrl+C stays
-    a KeyboardInterrupt, which the caller handles.
+    A plain signal handler, not loop.add_signal_handler: Python runs it between two bytecodes
+    of the main thread, so the third Ctrl+C ends the process even while a handler blocks the
+    loop. Where it cannot be installed (not the main thread), Ctrl+C stays a
+    KeyboardInterrupt, which the caller handles.
     """
     loop = asyncio.get_running_loop()
-    in_loop: list[signal.Signals] = []
+    presses = StopPresses()
     previous: dict[signal.Signals, _Handler] = {}
 
-    def plain_handler(signum: int, frame: FrameType | None) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if presses.ends_process(signum):
+            end_process_now()
         loop.call_soon_threadsafe(on_stop)
 
     for sig in _stop_signals():
         try:
-            loop.add_signal_handler(sig, on_stop)
-            in_loop.append(sig)
-            continue
-        except NotImplementedError:  # Windows
-            pass
-        except (RuntimeError, ValueError):  # not the main thread
-            logger.debug("Cannot handle %s here; Ctrl+C stays a KeyboardInterrupt", sig.name)
-            continue
-        try:
-            previous[sig] = signal.signal(sig, plain_handler)
-        except (OSError, ValueError):
+            previous[sig] = signal.signal(sig, handler)
+        except (OSError, ValueError):  # not the main thread
             logger.debug("Cannot handle %s here; Ctrl+C stays a KeyboardInterrupt", sig.name)
     try:
         yield
     finally:
-        for sig in in_loop:
-            loop.remove_signal_handler(sig)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, old in previous.items():
+            signal.signal(sig, old)

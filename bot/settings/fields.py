@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import platformdirs
 from pydantic import Field
 from pydantic_settings import NoDecode
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+def find_project_root(package: Path, cwd: Path) -> Path:
+    """The folder of the running project, given the `bot` package's folder: the one holding
+    `run.py` beside `bot` (a checkout, an editable install, the Docker image's /app); for
+    `bot` installed into site-packages (`pip install .`), the working directory, where the
+    deploy guide and systemd run the bot's commands."""
+    checkout = package.parent
+    if (checkout / "run.py").is_file():
+        return checkout
+    return cwd.resolve()
+
+
+# Where `.env.*` are read, and what relative LOCK_DIR / LOG_FILE are relative to.
+PROJECT_ROOT = find_project_root(Path(__file__).resolve().parents[1], Path.cwd())
 
 AppEnv = Literal["local", "production"]
 BotMode = Literal["polling", "webhook"]
@@ -45,6 +60,21 @@ def setting(
     if factory is not None:
         return Field(default_factory=factory, description=description, json_schema_extra=extra)
     return Field(default, description=description, json_schema_extra=extra, **constraints)
+
+
+def default_lock_dir() -> Path:
+    """A folder of this account alone, so that nobody else can plant a lock file or holder
+    details in it: the user's runtime folder (`$XDG_RUNTIME_DIR/tg-bot` on Linux,
+    `%LOCALAPPDATA%\\Temp\\tg-bot` on Windows, `~/Library/Caches/TemporaryItems/tg-bot` on
+    macOS), else the user's cache folder."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, cron) and falls back to
+        # `runtime-<uid>` in the temp folder, checked to be this account's.
+        warnings.simplefilter("ignore")
+        try:
+            return Path(platformdirs.user_runtime_dir("tg-bot", appauthor=False))
+        except OSError:  # that fallback exists and belongs to someone else
+            return Path(platformdirs.user_cache_dir("tg-bot", appauthor=False))
 
 
 def under_project_root(path: Path | None) -> Path | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from bot.settings.fields import (
     BotMode,
     CommaList,
     LogLevel,
+    default_lock_dir,
     setting,
     split_commas,
     under_project_root,
@@ -186,9 +186,10 @@ class PollingSettings(BaseModel):
     """Polling (development): one poller per bot, and what it does when another appears."""
 
     lock_dir: Path = setting(
-        factory=lambda: Path(tempfile.gettempdir()),
+        factory=default_lock_dir,
         description="folder of the polling lock files (relative: to the project root)",
-        shown_default="the OS temp folder",
+        shown_default="a folder of your account alone (your runtime folder, e.g. "
+        "`/run/user/1000/tg-bot`, `%LOCALAPPDATA%\\Temp\\tg-bot`)",
     )
     polling_conflict_grace: float = setting(
         30.0,

@@ -11,8 +11,10 @@ import pytest
 
 from bot.exit_codes import ExitCode
 from bot.polling.lock import InstanceLock
+from bot.polling.lock_holder import stop_advice
 from sandbox import Emulator
 from tests.helpers.cli import Cli, doctor, write_env
+from tests.helpers.lock_holders import bot_holding_lock
 from tests.helpers.processes import free_port
 
 
@@ -51,20 +53,34 @@ async def test_doctor_names_a_webhook_set_while_configured_for_polling(
     assert as_json.json()["facts"]["webhook_pending_update_count"] == 1
 
 
-async def test_doctor_names_the_local_poller_holding_the_lock(
-    cli: Cli, token: str, local_env: dict[str, str]
+async def test_doctor_names_the_local_poller_holding_the_lock_and_how_to_stop_it(
+    cli: Cli, token: str, local_env: dict[str, str], tmp_path: Path
 ) -> None:
     bot_id = int(token.split(":")[0])
-    with InstanceLock(Path(local_env["LOCK_DIR"]), bot_id):
+    with bot_holding_lock(Path(local_env["LOCK_DIR"]), bot_id, tmp_path / "poller") as poller:
         text, as_json = await doctor(cli)
 
     assert text.code == ExitCode.WARNINGS
-    assert f"held by pid {os.getpid()} on host" in text.out
+    assert f"held by pid {poller.pid} on host" in text.out
     assert "a poller of this bot is running" in text.out
+    assert stop_advice(poller.pid) in text.out
     check = as_json.check("lock")
     assert check["status"] == "warning"
-    assert check["details"]["pid"] == os.getpid()
+    assert check["details"]["pid"] == poller.pid
     assert check["details"]["alive"] is True
+
+
+async def test_doctor_does_not_advise_stopping_a_lock_holder_that_is_not_a_bot(
+    cli: Cli, token: str, local_env: dict[str, str]
+) -> None:
+    bot_id = int(token.split(":")[0])
+    with InstanceLock(Path(local_env["LOCK_DIR"]), bot_id):  # held by this test process
+        text, as_json = await doctor(cli)
+
+    assert text.code == ExitCode.ATTENTION
+    assert f"pid {os.getpid()} is not this bot's process" in text.out
+    assert f"kill {os.getpid()}" not in text.out
+    assert as_json.check("lock")["details"]["state"] == "other"
 
 
 async def test_doctor_finds_the_same_token_in_both_env_files(

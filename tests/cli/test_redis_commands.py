@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.exit_codes import ExitCode
 from bot.polling.lease import PollingLease
-from bot.polling.lock import LockHolder
+from bot.polling.lock_holder import LockHolder
 from bot.runtime.redis_state import SharedState
 from bot.settings import load_settings
 from tests.helpers.cli import Cli, doctor, write_env

@@ -103,8 +103,12 @@ class Program:
             self.proc.send_signal(sig)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), 30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # leftover children, if any
+        if sys.platform == "win32":  # no process groups to kill: the process itself
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # leftover children, if any
         await self.proc.wait()
         if self._reader is not None:
             await self._reader

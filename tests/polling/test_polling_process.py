@@ -11,11 +11,12 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import read_lock_holder
+from bot.polling.lock import InstanceLock, read_lock_holder
 from bot.settings import Settings
 from sandbox import Emulator
 from tests.helpers.polling import RunningBot
@@ -23,7 +24,9 @@ from tests.helpers.processes import ROOT, BotProcess
 
 StartBot = Callable[..., Awaitable[BotProcess]]
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and kill -9")
+# Windows has no SIGINT/SIGTERM to send to another process (Ctrl+C reaches a console, not a
+# pid): the tests that stop the bot by a signal run on POSIX only.
+posix_signals = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
 
 
 def texts(emulator: Emulator, token: str, chat_id: int = 100) -> list[str]:
@@ -35,6 +38,7 @@ async def reply(emulator: Emulator, token: str, text: str, chat_id: int = 100) -
     await emulator.wait_until(lambda: text in texts(emulator, token, chat_id), what=repr(text))
 
 
+@posix_signals
 async def test_run_py_answers_text_a_button_and_the_survey_and_never_shows_the_token(
     emulator: Emulator, token: str, polling_env: dict[str, str], start_bot: StartBot
 ) -> None:
@@ -89,6 +93,23 @@ async def test_second_instance_exits_3_naming_the_first_which_keeps_answering(
     await reply(emulator, token, "still answering?")
 
 
+async def test_a_refused_second_instance_leaves_the_log_file_alone(
+    token: str,
+    polling_env: dict[str, str],
+    start_bot: StartBot,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> None:
+    # Held open by a refused instance, the first one's LOG_FILE could not roll over on Windows.
+    log_file = tmp_path / "logs" / "bot.log"
+    settings = make_settings()
+    with InstanceLock(settings.lock_dir, settings.bot_id):
+        refused = await start_bot({**polling_env, "LOG_FILE": str(log_file)})
+        assert await refused.wait(timeout=10) == ExitCode.LOCKED
+    assert "Another instance is already polling" in refused.output
+    assert not log_file.exists()
+
+
 HOLDER = """
 import sys, time
 from pathlib import Path
@@ -122,9 +143,10 @@ async def test_after_kill_9_of_the_lock_holder_a_new_bot_starts_at_once(
     found = read_lock_holder(settings.lock_dir, settings.bot_id)
     assert found is not None and found.pid == holder.pid
 
-    holder.kill()  # SIGKILL: no clean-up code runs
+    holder.kill()  # SIGKILL (TerminateProcess on Windows): no clean-up code runs
     await holder.wait()
-    assert read_lock_holder(settings.lock_dir, settings.bot_id) is None
+    if sys.platform != "win32":  # Windows frees a killed process's lock a moment later
+        assert read_lock_holder(settings.lock_dir, settings.bot_id) is None
 
     bot = await start_bot(polling_env)
     await bot.wait_for_line("is polling")
@@ -158,6 +180,7 @@ async def test_active_webhook_exits_4_and_takeover_deletes_it_keeping_pending_up
     assert [call.params.get("drop_pending_updates") for call in deletes] == [False]
 
 
+@posix_signals
 async def test_sigterm_lets_a_slow_handler_reply_then_exits_0_and_a_restart_skips_that_update(
     emulator: Emulator,
     token: str,
@@ -186,3 +209,35 @@ async def test_sigterm_lets_a_slow_handler_reply_then_exits_0_and_a_restart_skip
     await reply(emulator, token, "ping")
     assert await restarted.stop() == ExitCode.OK
     assert texts(emulator, token) == [f"Slow reply for update {update_id}", "ping"]
+
+
+@posix_signals
+async def test_a_third_ctrl_c_ends_a_bot_stuck_in_shutdown_at_once_and_frees_the_lock(
+    emulator: Emulator,
+    token: str,
+    polling_env: dict[str, str],
+    start_bot: StartBot,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SLOW_HANDLER_GATE", "SLOW_SHUTDOWN_GATE"):
+        gate = tmp_path / name
+        gate.touch()  # never removed: the handler and the shutdown hook never end
+        monkeypatch.setenv(name, str(gate))  # inherited by the bot process
+    bot = await start_bot({**polling_env, "HANDLERS_MODULE": "tests.fixtures.slow_handlers"})
+    await bot.wait_for_line("is polling")
+    update_id = emulator.send_command(token, "/slow")["update_id"]
+    await bot.wait_for_line(f"Slow handler started for update {update_id}")
+
+    bot.send_signal(signal.SIGINT)
+    await bot.wait_for_line("Press Ctrl+C again to abandon them")
+    bot.send_signal(signal.SIGINT)
+    await bot.wait_for_line("Press Ctrl+C once more to end the process at once")
+    await bot.wait_for_line("Slow shutdown hook started")
+    bot.send_signal(signal.SIGINT)
+
+    assert await bot.wait(timeout=10) == ExitCode.INTERRUPTED
+    assert "ending the process now" in bot.output
+    settings = make_settings()
+    assert read_lock_holder(settings.lock_dir, settings.bot_id) is None

@@ -306,6 +306,30 @@ async def test_a_second_stop_request_abandons_running_handlers_at_once(
     assert any(f"update id(s) {stuck['update_id']}" in line for line in logs.lines(logging.ERROR))
 
 
+async def test_after_handlers_were_abandoned_the_offset_confirmation_is_tried_once(
+    emulator: Emulator, token: str, start_runner: StartRunner, logs: LogWatcher
+) -> None:
+    gate = Gate()  # never opened
+    bot = await start_runner(dispatcher=gate.dispatcher())
+    emulator.send_command(token, "/gate")
+    await gate.entered.wait()
+    await emulator.wait_until(
+        lambda: emulator.bot(token).long_poll_parked, what="the poll after the /gate update"
+    )
+    emulator.inject_fault(token, "getUpdates", drop=True, count=10)  # the network goes down
+
+    bot.runner.request_stop()
+    bot.runner.request_stop()  # Ctrl+C twice: the user wants out
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await bot.exit_code(timeout=10) == ExitCode.OK
+
+    assert loop.time() - started < 3  # three attempts with backoff took up to 16.5 s
+    confirmations = [c for c in emulator.api_calls(token, "getUpdates") if c.via == "fault"]
+    assert len(confirmations) == 1
+    assert logs.count("Could not confirm the updates handled before", logging.WARNING) == 1
+
+
 async def test_updates_are_handled_concurrently(
     emulator: Emulator, token: str, start_runner: StartRunner
 ) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, ConfigError, load_settings, read_settings
+from bot.settings import PROJECT_ROOT, ConfigError, env_names, load_settings, read_settings
+from bot.settings.fields import find_project_root
 from tests.helpers.constants import TOKEN, TOKEN_SECRET_PART, WEBHOOK
-from tests.helpers.processes import write_env_file
+from tests.helpers.processes import ROOT, write_env_file
 
 CUSTOM_API = {"TELEGRAM_API_URL": "http://127.0.0.1:8081"}
 
@@ -126,6 +131,46 @@ def test_relative_paths_are_under_the_project_root_whatever_the_working_folder(
     settings = load_settings(overrides=values, root=tmp_path, environment=False)
     assert settings.lock_dir == PROJECT_ROOT / "var" / "locks"
     assert settings.log_file == PROJECT_ROOT / "logs" / "bot.log"
+
+
+def test_the_project_root_is_the_checkout_beside_the_bot_package(tmp_path: Path) -> None:
+    # A checkout, an editable install, the Docker image's /app: run.py sits beside bot/.
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "run.py").write_text("")
+    elsewhere = tmp_path / "somewhere" / "else"
+    assert find_project_root(tmp_path / "bot", elsewhere) == tmp_path
+
+
+def test_with_bot_installed_into_site_packages_the_project_is_the_working_folder(
+    tmp_path: Path,
+) -> None:
+    # `pip install '.[prod]'` (the deploy guide) copies bot/ into site-packages: the env files,
+    # LOCK_DIR and LOG_FILE are then where the commands run (systemd's WorkingDirectory).
+    site_packages = tmp_path / "venv" / "lib" / "site-packages"
+    shutil.copytree(
+        ROOT / "bot", site_packages / "bot", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    project = tmp_path / "srv" / "bot"
+    project.mkdir(parents=True)
+    (project / ".env.local").write_text(f"BOT_TOKEN={TOKEN}\nLOCK_DIR=var/locks\n")
+    show = (
+        "import bot; from bot.settings import PROJECT_ROOT, load_settings; "
+        "print(bot.__file__); print(PROJECT_ROOT); print(load_settings().lock_dir)"
+    )
+    environment = {k: v for k, v in os.environ.items() if k not in env_names()}
+    environment["PYTHONPATH"] = str(site_packages)
+    shown = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+
+    assert Path(shown[0]).is_relative_to(site_packages)
+    assert Path(shown[1]) == project.resolve()
+    assert Path(shown[2]) == project.resolve() / "var" / "locks"
 
 
 # -- files people save on Windows -----------------------------------------------------------
