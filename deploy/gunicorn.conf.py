@@ -10,6 +10,9 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
                                else 1, because FSM state in memory is not shared by workers)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
     GUNICORN_ACCESS_LOG        "-" for an access log on stderr (default off: nginx logs requests)
+    PROMETHEUS_MULTIPROC_DIR   where workers keep their metrics, so that one scrape of /metrics
+                               sums every worker (default: a new temporary folder); emptied
+                               when the master starts
     APP_ENV, ENV_FILE          which env file the bot reads (.env.production by default)
 
 The master imports nothing of the bot: it registers the webhook once, in a short-lived child
@@ -19,8 +22,10 @@ reload tg-bot`) makes the new workers import the new code. Workers never touch t
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +76,7 @@ def on_starting(server: object) -> None:
             file=sys.stderr,
         )
     env = {**os.environ, "GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}
+    env.pop(METRICS_DIR, None)  # the registration's own calls are not a worker's metrics
     try:
         result = subprocess.run(
             [sys.executable, "-m", "bot.webhook"],
@@ -86,3 +92,39 @@ def on_starting(server: object) -> None:
         # 2: invalid configuration or a token/URL Telegram rejects. systemd does not restart
         # on it (RestartPreventExitStatus), a restart would not fix it.
         sys.exit(result.returncode)
+    _empty_metrics_dir()
+
+
+# prometheus-client's multiprocess mode: each worker writes its metrics to files in this
+# folder, and /metrics on any worker reads them all. The variable must be set before a worker
+# imports prometheus-client, so the master sets it (it never imports the client itself, except
+# in child_exit below).
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_created_metrics_dir: list[Path] = []
+
+
+def _empty_metrics_dir() -> None:
+    """Once per start of the master (not on a reload, which keeps the counters of the workers
+    it replaces): stale files of an earlier run would be added to this one's."""
+    if os.environ.get(METRICS_DIR):
+        path = Path(os.environ[METRICS_DIR])
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path = Path(tempfile.mkdtemp(prefix="tg-bot-metrics-"))
+        _created_metrics_dir.append(path)
+    os.environ[METRICS_DIR] = str(path)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker ended: its gauges (updates in flight, start time) stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    """Remove the metrics folder the master made for itself."""
+    for path in _created_metrics_dir:
+        shutil.rmtree(path, ignore_errors=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
 from bot.polling.lock import InstanceLock, LockHeld, LockHolder
+from bot.runtime.metrics import count_lock_refusal
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
     try:
         lock.acquire()
     except LockHeld as exc:
+        count_lock_refusal("local")
         logger.error(lock_held_message(exc.holder, settings.masked_token))
         return ExitCode.LOCKED
     except OSError as exc:
@@ -64,8 +66,16 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     # Imported here, after the locks: aiogram takes seconds to import.
     from bot.factory import create_bot, create_dispatcher
     from bot.polling.runner import PollingRunner
+    from bot.runtime.metrics_server import MetricsServer
     from bot.runtime.stop_signals import stop_signals
 
+    metrics = MetricsServer(settings)
+    if not await metrics.start():
+        if lease is not None:
+            await lease.stop()  # gives the lease up at once: no other host waits for its TTL
+        if shared is not None:
+            await shared.close()
+        return ExitCode.ERROR, settings.masked_token
     runner = PollingRunner(
         settings,
         create_bot(settings),
@@ -74,8 +84,11 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
         record=shared.deduplicator() if shared is not None else None,
         lease=lease,
     )
-    with stop_signals(runner.request_stop):
-        code = await runner.run()
+    try:
+        with stop_signals(runner.request_stop):
+            code = await runner.run()
+    finally:
+        await metrics.stop()
     return code, runner.bot_label
 
 
@@ -96,6 +109,7 @@ async def _take_lease(
             lease = PollingLease(shared, holder)
             return shared, LeaseKeeper(lease, await lease.acquire())
     except LeaseHeld as exc:
+        count_lock_refusal("lease")
         logger.error(lease_held_message(exc.held, settings.masked_token))
         code = ExitCode.LOCKED
     except REDIS_ERRORS as exc:

@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 AppEnv = Literal["local", "production"]
 BotMode = Literal["polling", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 # Lists are written `a,b,c` in env files, not as JSON.
 CommaList = Annotated[tuple[str, ...], NoDecode]
 IdList = Annotated[tuple[int, ...], NoDecode]

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.settings import rules
 from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, unset
+from bot.settings.observability import ObservabilitySettings
 from bot.settings.scale_out import RedisSettings
 from bot.settings.sections import (
     BotSettings,
@@ -52,6 +53,7 @@ SECTIONS: tuple[type[BaseModel], ...] = (
     SharedSettings,
     RedisSettings,
     LoggingSettings,
+    ObservabilitySettings,
     FeatureSettings,
 )
 
@@ -64,6 +66,7 @@ class Settings(
     SharedSettings,
     RedisSettings,
     LoggingSettings,
+    ObservabilitySettings,
     FeatureSettings,
 ):
     """Everything the bot reads from its environment, validated."""
@@ -179,6 +182,7 @@ class Settings(
         values = [s.get_secret_value() for s in (self.bot_token, self.webhook_secret) if s]
         if self.redis_url is not None:
             values.append(urlsplit(self.redis_url.get_secret_value()).password or "")
+        values.append(self.sentry_key())
         return [value for value in values if value]
 
 

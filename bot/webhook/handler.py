@@ -45,6 +45,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.metrics import count_refusal, count_update
+from bot.runtime.observers import update_type
 from bot.runtime.redelivery import new_update, redelivery_reason
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
 
@@ -127,13 +129,14 @@ class WebhookHandler:
         try:
             claim = await self.deduplicator.claim(update_id, self.conversation_of(update))
         except SharedStateUnavailable:
-            return web.Response(status=503, text="Shared state unavailable, retry later")
+            return _unavailable("shared_state_unavailable", "Shared state unavailable")
         if claim is Claim.DONE:
             logger.debug("Update %d is a redelivery of a handled update; skipped", update_id)
+            count_update(update_type(update), "duplicate")
             return web.Response()
         if claim is Claim.RUNNING:
             # Not 200: if the first handling dies, this retry is what handles it.
-            return web.Response(status=503, text="Being handled, retry later")
+            return _unavailable("being_handled", "Being handled")
         return await self._handle_claimed(update)
 
     async def _handle_claimed(self, update: Update) -> web.Response:
@@ -164,7 +167,7 @@ class WebhookHandler:
                 self._idle.set()
         if redelivery_reason() is not None:
             await self._forget(update_id)
-            return web.Response(status=503, text="Not handled, retry later")
+            return _unavailable("not_handled", "Not handled")
         try:
             await self.deduplicator.finish(update_id)
         except SharedStateUnavailable:
@@ -179,27 +182,29 @@ class WebhookHandler:
     def _check_request(self, request: web.Request) -> web.Response | None:
         """The answer to a request refused before its body is read, or None to go on."""
         if self.draining:
-            return web.Response(status=503, text="Shutting down, retry later")
+            return _unavailable("shutting_down", "Shutting down")
         if self.ip_allowlist:
             address = self.client_addresses.resolve(request)
             if not is_telegram_address(address):
-                return self._refuse(request, 403, "not from Telegram's networks")
+                return self._refuse(request, 403, "not_telegram", "not from Telegram's networks")
         token = request.headers.get(SECRET_HEADER)
         if token is None:
-            return self._refuse(request, 401, "no secret header")
+            return self._refuse(request, 401, "no_secret", "no secret header")
         try:
             token_bytes = token.encode("ascii")
         except UnicodeEncodeError:
-            return self._refuse(request, 401, "non-ASCII secret header")
+            return self._refuse(request, 401, "wrong_secret", "non-ASCII secret header")
         if not hmac.compare_digest(token_bytes, self._secret):
-            return self._refuse(request, 401, "wrong secret header")
+            return self._refuse(request, 401, "wrong_secret", "wrong secret header")
         # Before reading the body: at overload, spend as little as possible on a request.
         if len(self._in_flight) >= self.max_in_flight:
             self._log_overload()
-            return web.Response(status=503, text="Overloaded, retry later")
+            return _unavailable("overloaded", "Overloaded")
         length = request.content_length
         if length is not None and length > self.max_body_bytes:
-            return self._refuse(request, 413, f"body of {length} bytes is over the limit")
+            return self._refuse(
+                request, 413, "too_large", f"body of {length} bytes is over the limit"
+            )
         return None
 
     async def _read_update(self, request: web.Request) -> Update | web.Response:
@@ -207,18 +212,21 @@ class WebhookHandler:
         try:
             body = await request.read()  # client_max_size enforces the limit on chunked bodies
         except web.HTTPRequestEntityTooLarge:
-            return self._refuse(request, 413, "body over the limit")
+            return self._refuse(request, 413, "too_large", "body over the limit")
         except (OSError, HttpProcessingError) as exc:  # the client left, or broke the encoding
-            return self._refuse(request, 400, f"body not received ({type(exc).__name__})")
+            reason = f"body not received ({type(exc).__name__})"
+            return self._refuse(request, 400, "body_not_received", reason)
         try:
             return Update.model_validate_json(body, context=self._validation_context)
         except ValidationError as exc:
             error = exc.errors(include_url=False, include_input=False, include_context=False)[0]
             where = ".".join(str(part) for part in error["loc"]) or "body"
             reason = f"body is not a Telegram Update ({error['type']} at {where})"
-            return self._refuse(request, 400, reason)
+            return self._refuse(request, 400, "not_an_update", reason)
 
-    def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
+    def _refuse(self, request: web.Request, status: int, kind: str, reason: str) -> web.Response:
+        """A 4xx for bad input: counted by `kind` (a metrics label), logged with `reason`."""
+        count_refusal(status, kind)
         client = self.client_addresses.resolve(request) or "unknown"
         logger.warning("Webhook request refused with %d: %s (client %s)", status, reason, client)
         return web.Response(status=status, text=HTTPStatus(status).phrase)
@@ -263,3 +271,9 @@ class WebhookHandler:
                 task.cancel()
             await asyncio.wait(tasks, timeout=5)
         return abandoned
+
+
+def _unavailable(kind: str, what: str) -> web.Response:
+    """A 503 (Telegram retries later), counted by `kind`."""
+    count_refusal(503, kind)
+    return web.Response(status=503, text=f"{what}, retry later")
