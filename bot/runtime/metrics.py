@@ -101,6 +101,16 @@ REDIS_ERRORS = Counter(
     "Redis commands that failed (REDIS_URL), by operation",
     ["operation"],
 )
+WEBHOOK_PENDING = Gauge(
+    "tgbot_webhook_pending_updates",
+    "getWebhookInfo's pending_update_count: updates Telegram holds for the webhook",
+    multiprocess_mode="mostrecent",
+)
+WEBHOOK_LAST_ERROR = Gauge(
+    "tgbot_webhook_last_error_timestamp_seconds",
+    "getWebhookInfo's last_error_date: when Telegram last failed to deliver (0: never)",
+    multiprocess_mode="mostrecent",
+)
 START_TIME = Gauge(
     "tgbot_process_start_time_seconds",
     "When this process (each gunicorn worker: label pid) started, in Unix time",
@@ -162,6 +172,12 @@ def record_redis_command(operation: str, seconds: float, failed: bool) -> None:
     REDIS_SECONDS.labels(operation).observe(seconds)
     if failed:
         REDIS_ERRORS.labels(operation).inc()
+
+
+def record_webhook_info(pending_updates: int, last_error_at: float | None) -> None:
+    """What getWebhookInfo said: pending updates, and the time of the last delivery error."""
+    WEBHOOK_PENDING.set(pending_updates)
+    WEBHOOK_LAST_ERROR.set(last_error_at or 0)
 
 
 def exposition() -> bytes:

@@ -26,6 +26,14 @@ class ObservabilitySettings(BaseModel):
         "the address `METRICS_PORT` listens on: loopback, so only this machine can scrape",
         examples=("local",),
     )
+    webhook_info_interval: float = setting(
+        60.0,
+        "webhook mode: seconds between two getWebhookInfo calls that feed the pending-updates "
+        "and last-error metrics (0: never)",
+        examples=("production",),
+        ge=0,
+        le=86400,
+    )
     sentry_dsn: SecretStr | None = setting(
         None,
         "report handler exceptions to this Sentry DSN (needs the `sentry` extra: sentry-sdk)",

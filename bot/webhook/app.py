@@ -36,6 +36,7 @@ from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
 from bot.webhook.handler import WebhookHandler
+from bot.webhook.webhook_info import WebhookInfoWatch
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +88,15 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
 
+    webhook_info = WebhookInfoWatch(bot, settings.webhook_info_interval)
+
     async def on_startup(app: web.Application) -> None:
         await dispatcher.emit_startup(**lifecycle_data(dispatcher, bot, app=app))
         handler.started = True
+        webhook_info.start()
 
     async def on_shutdown(app: web.Application) -> None:
+        await webhook_info.stop()
         await handler.drain(settings.shutdown_timeout)
 
     async def on_cleanup(app: web.Application) -> None:
