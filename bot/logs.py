@@ -51,8 +51,11 @@ class UpdateIdsFilter(logging.Filter):
 class Redactor:
     """Replaces the token and the other secrets in a finished text."""
 
-    def __init__(self, secrets: Iterable[str], json_escaped: bool = False) -> None:
-        self._replacements = [(s, _redacted(s)) for s in secrets if s]
+    def __init__(
+        self, secrets: Iterable[str], json_escaped: bool = False, shown: str | None = None
+    ) -> None:
+        """`shown` replaces every secret (default: a token masked, anything else `[secret]`)."""
+        self._replacements = [(s, shown or _redacted(s)) for s in secrets if s]
         if json_escaped:
             # Inside a JSON string a password with `"` or `\` is escaped: replace that form too.
             self._replacements += [

@@ -63,7 +63,7 @@ class ErrorReporter:
                 scope.set_context("update_text", {"texts": list(_texts(update))})
             else:
                 hidden = [t for t in _texts(update) if len(t) >= MIN_SCRUBBED_TEXT]
-                redact_text = Redactor(hidden)
+                redact_text = Redactor(hidden, shown="[text]")
                 scope.add_event_processor(lambda event, hint: _scrub(event, redact_text))
             sentry_sdk.capture_exception(exc)
 

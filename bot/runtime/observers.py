@@ -1,14 +1,15 @@
 """What the metrics, the JSON logs and the error reports learn from aiogram itself.
 
 - `UpdateObserver`, an outer middleware of the dispatcher's updates: counts each update by
-  type and outcome, keeps the in-flight gauge, gives log records the update's ids, and
-  reports a handler's exception (before the handlers' own error handler swallows it);
+  type and outcome, keeps the in-flight gauge, and reports a handler's exception (before
+  the handlers' own error handler swallows it);
 - `HandlerTimer`, an inner middleware of every event type: the handler duration histogram,
   by router and handler name (aiogram passes both to inner middlewares);
 - `ApiCallMetrics`, a session middleware of the Bot: every Bot API call by method and
   outcome, with its latency.
 
-`observe_dispatcher(dispatcher)` and `observe_bot(bot)` attach them (bot/factory.py does).
+`observe_dispatcher(dispatcher)` and `observe_bot(bot)` attach them (bot/factory.py does);
+`logging_ids(update)` gives log records the update's ids while both modes handle it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -26,6 +28,7 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.dispatcher.router import Router
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -39,6 +42,14 @@ from bot.runtime.error_reports import report_handler_error
 from bot.runtime.redelivery import redelivery_reason
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def logging_ids(update: Update) -> AbstractContextManager[None]:
+    """While handling `update`: log records carry its update_id and chat_id. Both modes enter
+    it around the whole handling, so that the handlers' error handler's lines carry them too
+    (aiogram runs it outside every middleware)."""
+    chat_id = UserContextMiddleware.resolve_event_context(update).chat_id
+    return update_ids(update.update_id, chat_id)
 
 
 def update_type(update: Update) -> str:
@@ -55,12 +66,10 @@ class UpdateObserver(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         kind = update_type(event)
-        context = data.get("event_context")
         outcome = "failed"
         metrics.IN_FLIGHT.inc()
         try:
-            with update_ids(event.update_id, getattr(context, "chat_id", None)):
-                result = await handler(event, data)
+            result = await handler(event, data)
             outcome = "unhandled" if result is UNHANDLED else "handled"
             return result
         except asyncio.CancelledError:

@@ -46,7 +46,7 @@ from pydantic import ValidationError
 
 from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
 from bot.runtime.metrics import count_refusal, count_update
-from bot.runtime.observers import update_type
+from bot.runtime.observers import logging_ids, update_type
 from bot.runtime.redelivery import new_update, redelivery_reason
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
 
@@ -146,10 +146,11 @@ class WebhookHandler:
         self._in_flight[update_id] = task
         new_update(update_id)
         try:
-            result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
-            if isinstance(result, TelegramMethod):
-                # A handler may return a method instead of calling it ("reply in webhook").
-                await self.dispatcher.silent_call_request(self.bot, result)
+            with logging_ids(update):
+                result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
+                if isinstance(result, TelegramMethod):
+                    # A handler may return a method instead of calling it ("reply in webhook").
+                    await self.dispatcher.silent_call_request(self.bot, result)
         except asyncio.CancelledError:
             # Abandoned at shutdown: unanswered, so Telegram redelivers it; let that be handled.
             await self._forget(update_id)
