@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
@@ -181,7 +181,8 @@ class Settings(
         """Values that must never appear in logs or messages."""
         values = [s.get_secret_value() for s in (self.bot_token, self.webhook_secret) if s]
         if self.redis_url is not None:
-            values.append(urlsplit(self.redis_url.get_secret_value()).password or "")
+            password = urlsplit(self.redis_url.get_secret_value()).password or ""
+            values += [password, unquote(password)]  # as written in the URL, and as sent
         values.append(self.sentry_key())
         return [value for value in values if value]
 
