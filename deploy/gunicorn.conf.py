@@ -6,6 +6,7 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
 
     GUNICORN_BIND              where to listen: unix:/run/tg-bot/gunicorn.sock, or 127.0.0.1:8080
                                (the default); nginx proxies to it. Never a public address.
+                               Several, comma-separated (a loopback port for Prometheus).
     WEB_CONCURRENCY            worker processes (default: one per CPU core with REDIS_URL set,
                                else 1, because FSM state in memory is not shared by workers)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
@@ -37,7 +38,9 @@ if importlib.util.find_spec("uvloop") is not None:
 else:
     worker_class = "aiohttp.GunicornWebWorker"
 
-bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8080")]
+# Several addresses, comma-separated: e.g. the socket for nginx plus 127.0.0.1:9108 for a
+# Prometheus on this host (it scrapes TCP only; docs/monitoring.md).
+bind = [part.strip() for part in os.environ.get("GUNICORN_BIND", "127.0.0.1:8080").split(",")]
 # Only nginx on this machine may write to the socket.
 umask = 0o007
 # FSM state (the step a conversation is at) lives in a worker's memory unless REDIS_URL shares

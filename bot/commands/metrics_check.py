@@ -2,7 +2,7 @@
 handled since it started, and how many of them failed in a handler.
 
 Where it looks: with polling, METRICS_HOST:METRICS_PORT (when set); with the webhook,
-GUNICORN_BIND from the environment (a unix socket or host:port, as gunicorn reads it), else
+GUNICORN_BIND from the environment (its first host:port, else its unix socket), else
 WEB_HOST:WEB_PORT, which is also gunicorn's default bind.
 """
 
@@ -31,12 +31,13 @@ def metrics_target(ctx: DoctorContext) -> tuple[str, str | None] | None:
         if config.metrics_port is None:
             return None
         return _http(config.metrics_host, config.metrics_port), None
-    bind = os.environ.get("GUNICORN_BIND", "")
-    if bind.startswith("unix:"):
-        return "http://localhost/metrics", bind.removeprefix("unix:")
-    if bind:
+    binds = [part.strip() for part in os.environ.get("GUNICORN_BIND", "").split(",") if part]
+    for bind in binds:  # a TCP address first: the socket is usually for nginx (umask 007)
         host, _, port = bind.rpartition(":")
-        return _http(host.strip("[]") or "127.0.0.1", int(port)), None
+        if not bind.startswith("unix:") and port.isdigit():
+            return _http(host.strip("[]") or "127.0.0.1", int(port)), None
+    if binds:
+        return "http://localhost/metrics", binds[0].removeprefix("unix:")
     return _http(config.web_host, config.web_port), None
 
 
