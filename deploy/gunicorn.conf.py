@@ -103,7 +103,8 @@ def on_starting(server: object) -> None:
 # imports prometheus-client, so the master sets it (it never imports the client itself, except
 # in child_exit below).
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-_created_metrics_dir: list[Path] = []
+# The folder made when none is given (a reload re-reads this file, so the name marks it).
+_OWN_METRICS_DIR = "tg-bot-metrics-"
 
 
 def _empty_metrics_dir() -> None:
@@ -115,8 +116,7 @@ def _empty_metrics_dir() -> None:
         for stale in path.glob("*.db"):
             stale.unlink()
     else:
-        path = Path(tempfile.mkdtemp(prefix="tg-bot-metrics-"))
-        _created_metrics_dir.append(path)
+        path = Path(tempfile.mkdtemp(prefix=_OWN_METRICS_DIR))
     os.environ[METRICS_DIR] = str(path)
 
 
@@ -129,5 +129,6 @@ def child_exit(server: object, worker: object) -> None:
 
 def on_exit(server: object) -> None:
     """Remove the metrics folder the master made for itself."""
-    for path in _created_metrics_dir:
+    path = Path(os.environ.get(METRICS_DIR, ""))
+    if path.name.startswith(_OWN_METRICS_DIR) and path.parent == Path(tempfile.gettempdir()):
         shutil.rmtree(path, ignore_errors=True)
