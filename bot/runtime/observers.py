@@ -25,7 +25,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
@@ -74,6 +74,9 @@ class UpdateObserver(BaseMiddleware):
             return result
         except asyncio.CancelledError:
             outcome = "abandoned"
+            raise
+        except (CancelHandler, SkipHandler):
+            outcome = "unhandled"  # a middleware stopped it on purpose: not a failure
             raise
         except Exception as exc:
             if redelivery_reason() is None:
