@@ -52,7 +52,7 @@ def log_everything_secret() -> None:
 
 
 def assert_no_secret(text: str) -> None:
-    for secret in (TOKEN_SECRET_PART, SECRET, "p\\\"ss", "ss\\\\word", PASSWORD, SENTRY_KEY):
+    for secret in (TOKEN_SECRET_PART, SECRET, 'p\\"ss', "ss\\\\word", PASSWORD, SENTRY_KEY):
         assert secret not in text
 
 
