@@ -22,7 +22,9 @@ from bot.settings import Settings
 # Texts shorter than this are left in reports: replacing "ok" everywhere would garble them.
 MIN_SCRUBBED_TEXT = 4
 # Where an update carries what a user wrote.
-_TEXT_FIELDS = frozenset({"text", "caption", "data", "query", "question", "first_name"})
+_TEXT_FIELDS = frozenset(
+    {"text", "caption", "data", "query", "question", "first_name", "last_name"}
+)
 
 _reporter: ErrorReporter | None = None
 
