@@ -22,7 +22,9 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 
 from bot.runtime.dedup import MemoryDeduplicator, UpdateDeduplicator
+from bot.runtime.error_reports import setup_error_reports
 from bot.runtime.inline_filters import run_pure_filters_inline
+from bot.runtime.observers import observe_bot, observe_dispatcher
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,15 +32,20 @@ if TYPE_CHECKING:
 
 
 def create_bot(settings: Settings) -> Bot:
-    """A Bot talking to TELEGRAM_API_URL (api.telegram.org, a local Bot API server, the sandbox)."""
+    """A Bot talking to TELEGRAM_API_URL (api.telegram.org, a local Bot API server, the
+    sandbox), its calls counted for /metrics."""
     session = AiohttpSession()
     if not settings.uses_official_api:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    return Bot(
+    bot = Bot(
         token=settings.token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    # Add other request middlewares (flood control) above this line: the last one registered
+    # is the innermost, so the metrics then count each attempt on the wire, retries included.
+    observe_bot(bot)
+    return bot
 
 
 def create_shared_state(settings: Settings) -> SharedState | None:
@@ -84,11 +91,14 @@ def load_routers(settings: Settings) -> list[Router]:
 def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> Dispatcher:
     """A Dispatcher with the FSM storage, `settings` (and `redis` with REDIS_URL) injected,
     every handlers router included and the handlers' `setup(dispatcher)` applied; cheap sync
-    filters run inline. `shared` is made from the settings unless given."""
+    filters run inline; updates and handlers measured for /metrics, handler exceptions
+    reported to SENTRY_DSN when set. `shared` is made from the settings unless given."""
+    setup_error_reports(settings)
     if shared is None:
         shared = create_shared_state(settings)
     storage, isolation = create_storage(settings, shared)
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
+    observe_dispatcher(dispatcher)
     dispatcher["settings"] = settings
     if shared is not None:
         dispatcher["redis"] = shared.redis

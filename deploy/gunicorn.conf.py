@@ -6,10 +6,14 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
 
     GUNICORN_BIND              where to listen: unix:/run/tg-bot/gunicorn.sock, or 127.0.0.1:8080
                                (the default); nginx proxies to it. Never a public address.
+                               Several, comma-separated (a loopback port for Prometheus).
     WEB_CONCURRENCY            worker processes (default: one per CPU core with REDIS_URL set,
                                else 1, because FSM state in memory is not shared by workers)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
     GUNICORN_ACCESS_LOG        "-" for an access log on stderr (default off: nginx logs requests)
+    PROMETHEUS_MULTIPROC_DIR   where workers keep their metrics, so that one scrape of /metrics
+                               sums every worker (default: a new temporary folder); emptied
+                               when the master starts
     APP_ENV, ENV_FILE          which env file the bot reads (.env.production by default)
 
 The master imports nothing of the bot: it registers the webhook once, in a short-lived child
@@ -19,8 +23,10 @@ reload tg-bot`) makes the new workers import the new code. Workers never touch t
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +38,9 @@ if importlib.util.find_spec("uvloop") is not None:
 else:
     worker_class = "aiohttp.GunicornWebWorker"
 
-bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8080")]
+# Several addresses, comma-separated: e.g. the socket for nginx plus 127.0.0.1:9108 for a
+# Prometheus on this host (it scrapes TCP only; docs/monitoring.md).
+bind = [part.strip() for part in os.environ.get("GUNICORN_BIND", "127.0.0.1:8080").split(",")]
 # Only nginx on this machine may write to the socket.
 umask = 0o007
 # FSM state (the step a conversation is at) lives in a worker's memory unless REDIS_URL shares
@@ -71,6 +79,7 @@ def on_starting(server: object) -> None:
             file=sys.stderr,
         )
     env = {**os.environ, "GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}
+    env.pop(METRICS_DIR, None)  # the registration's own calls are not a worker's metrics
     try:
         result = subprocess.run(
             [sys.executable, "-m", "bot.webhook"],
@@ -86,3 +95,40 @@ def on_starting(server: object) -> None:
         # 2: invalid configuration or a token/URL Telegram rejects. systemd does not restart
         # on it (RestartPreventExitStatus), a restart would not fix it.
         sys.exit(result.returncode)
+    _empty_metrics_dir()
+
+
+# prometheus-client's multiprocess mode: each worker writes its metrics to files in this
+# folder, and /metrics on any worker reads them all. The variable must be set before a worker
+# imports prometheus-client, so the master sets it (it never imports the client itself, except
+# in child_exit below).
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# The folder made when none is given (a reload re-reads this file, so the name marks it).
+_OWN_METRICS_DIR = "tg-bot-metrics-"
+
+
+def _empty_metrics_dir() -> None:
+    """Once per start of the master (not on a reload, which keeps the counters of the workers
+    it replaces): stale files of an earlier run would be added to this one's."""
+    if os.environ.get(METRICS_DIR):
+        path = Path(os.environ[METRICS_DIR])
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path = Path(tempfile.mkdtemp(prefix=_OWN_METRICS_DIR))
+    os.environ[METRICS_DIR] = str(path)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker ended: its gauges (updates in flight, start time) stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    """Remove the metrics folder the master made for itself."""
+    path = Path(os.environ.get(METRICS_DIR, ""))
+    if path.name.startswith(_OWN_METRICS_DIR) and path.parent == Path(tempfile.gettempdir()):
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,9 +1,9 @@
 """`python -m bot doctor`: every usual cause of `TelegramConflictError` and of a silent bot,
 checked in one go, each reported as ok / warning / problem with its fix.
 
-It never changes anything: it reads files, the polling lock and the process list, and calls
-only getMe and getWebhookInfo. A configuration that does not load still gets every check that
-can run without the broken values.
+It never changes anything: it reads files, the polling lock, the process list and a running
+bot's /metrics, and calls only getMe and getWebhookInfo. A configuration that does not load
+still gets every check that can run without the broken values.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.commands.checks import (
 )
 from bot.commands.context import DoctorContext
 from bot.commands.instances import check_lock, check_processes
+from bot.commands.metrics_check import check_metrics
 from bot.commands.redis_checks import add_redis_checks
 from bot.commands.report import Report
 from bot.commands.telegram import open_bot
@@ -61,6 +62,7 @@ async def doctor(args: argparse.Namespace) -> Report:
     lock_check, holder = check_lock(ctx)
     report.add(lock_check)
     report.add(check_processes(ctx, holder))
+    report.add(await check_metrics(ctx))
     report.add(check_same_token(ctx))
     report.add(check_env_permissions(ctx))
     report.add(check_webhook_url(ctx))

@@ -26,6 +26,8 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.polling.update_tasks import UpdateTasks
 from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.metrics import count_update
+from bot.runtime.observers import update_type
 from bot.runtime.stop_signals import StopRequest
 from bot.runtime.unreadable import Unreadable
 
@@ -103,6 +105,7 @@ class UpdateIntake:
             self._redis_backoff.reset()
             if claim is Claim.DONE:
                 self._pending.discard(update_id)
+                count_update(update_type(update), "duplicate")
             elif claim is Claim.NEW:
                 await self.stop.until_stopped(self.tasks.wait_for_slot())
                 self.tasks.start(update)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.polling.lock_holder import LockHolder
+from bot.runtime.metrics import record_redis_command
 from bot.runtime.redis_state import DELETE_IF_OURS, REDIS_ERRORS, SharedState
 
 logger = logging.getLogger(__name__)
@@ -165,9 +166,11 @@ class LeaseKeeper:
             # Wake in time to renew before fetching would have to stop, but never busy-loop.
             safe_for = self.valid_until - self.margin - time.monotonic()
             await asyncio.sleep(max(min(step, safe_for), self.lease.ttl / 6))
+            started = time.perf_counter()
             try:
                 valid_until = await self._renew_or_retake()
             except REDIS_ERRORS as exc:
+                record_redis_command("lease_renew", time.perf_counter() - started, failed=True)
                 self.lease.shared.outage.failed(exc)
                 step = self.lease.ttl / 6
                 if time.monotonic() >= self.valid_until - self.margin and not self.halted.is_set():
@@ -177,6 +180,7 @@ class LeaseKeeper:
                     )
                     self._set(halted=True)
                 continue
+            record_redis_command("lease_renew", time.perf_counter() - started, failed=False)
             if valid_until is None:
                 self._set(halted=True, lost=True)
                 return

@@ -22,6 +22,7 @@ from bot.polling.supervised import (
     stop_with_supervisor,
     supervisor_running_message,
 )
+from bot.runtime.metrics import count_lock_refusal
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
     try:
         lock.acquire()
     except LockHeld as exc:
+        count_lock_refusal("local")
         # While `--reload` runs, the lock's holder is its bot: name the reloader instead.
         supervisor = other_supervisor(settings)
         if supervisor is not None:
@@ -80,8 +82,16 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     # Imported here, after the locks: aiogram takes seconds to import.
     from bot.factory import create_bot, create_dispatcher
     from bot.polling.runner import PollingRunner
+    from bot.runtime.metrics_server import MetricsServer
     from bot.runtime.stop_signals import stop_signals
 
+    metrics = MetricsServer(settings)
+    if not await metrics.start():
+        if lease is not None:
+            await lease.stop()  # gives the lease up at once: no other host waits for its TTL
+        if shared is not None:
+            await shared.close()
+        return ExitCode.ERROR, settings.masked_token
     dispatcher = create_dispatcher(settings, shared)
     if is_supervised():
         dispatcher.startup.register(report_polling)
@@ -93,8 +103,11 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
         record=shared.deduplicator() if shared is not None else None,
         lease=lease,
     )
-    with stop_signals(runner.request_stop), stop_with_supervisor(runner.request_stop):
-        code = await runner.run()
+    try:
+        with stop_signals(runner.request_stop), stop_with_supervisor(runner.request_stop):
+            code = await runner.run()
+    finally:
+        await metrics.stop()
     return code, runner.bot_label
 
 
@@ -115,6 +128,7 @@ async def _take_lease(
             lease = PollingLease(shared, holder)
             return shared, LeaseKeeper(lease, await lease.acquire())
     except LeaseHeld as exc:
+        count_lock_refusal("lease")
         logger.error(lease_held_message(exc.held, settings.masked_token))
         code = ExitCode.LOCKED
     except REDIS_ERRORS as exc:

@@ -45,6 +45,7 @@ from bot.runtime.api_errors import (
     token_rejected_message,
 )
 from bot.runtime.dedup import UpdateDeduplicator, conversation_key
+from bot.runtime.metrics import count_conflict, count_lock_refusal
 from bot.runtime.retry import (
     MAX_RETRY_AFTER,
     NETWORK_BACKOFF,
@@ -236,6 +237,7 @@ class PollingRunner:
             try:
                 updates = await self._fetch(request, request_timeout)
             except TelegramConflictError as exc:
+                count_conflict("webhook" if is_webhook_conflict(exc) else "poller")
                 if is_webhook_conflict(exc):
                     return await self._webhook_appeared()
                 if self._conflicts.record():
@@ -301,6 +303,7 @@ class PollingRunner:
         if self._lease.halted.is_set() and not self._lease.lost.is_set():
             await self._stop.until_stopped(self._lease.resumed_or_lost())
         if self._lease.lost.is_set():
+            count_lock_refusal("lease")
             logger.error(lease_lost_message())
             return False
         return True

@@ -16,6 +16,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
 from bot.runtime.dedup import SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.observers import logging_ids
 from bot.runtime.redelivery import new_update, redelivery_reason
 
 logger = logging.getLogger(__name__)
@@ -65,10 +66,11 @@ class UpdateTasks:
         new_update(update.update_id)
         handled = False
         try:
-            response = await self.dispatcher.feed_update(self.bot, update)
-            # A handler may return a method instead of calling it (the webhook-reply style).
-            if isinstance(response, TelegramMethod):
-                await self.bot(response)
+            with logging_ids(update):
+                response = await self.dispatcher.feed_update(self.bot, update)
+                # A handler may return a method instead of calling it (the webhook-reply style).
+                if isinstance(response, TelegramMethod):
+                    await self.bot(response)
             handled = redelivery_reason() is None
         except Exception:
             handled = redelivery_reason() is None

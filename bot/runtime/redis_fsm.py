@@ -52,7 +52,9 @@ class SharedStorage(RedisStorage):
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         """aiogram's, guarded (and kept in the update's scope)."""
-        await self.outage.guard(lambda: super(SharedStorage, self).set_state(key, state))
+        await self.outage.guard(
+            "fsm_set_state", lambda: super(SharedStorage, self).set_state(key, state)
+        )
         if (scope := self._scope(key)) is not None:
             scope.state = state.state if isinstance(state, State) else state
 
@@ -60,15 +62,21 @@ class SharedStorage(RedisStorage):
         """aiogram's, guarded; from the update's scope when the claim read it."""
         if (scope := self._scope(key)) is not None:
             return scope.state
-        return await self.outage.guard(lambda: super(SharedStorage, self).get_state(key))
+        return await self.outage.guard(
+            "fsm_get_state", lambda: super(SharedStorage, self).get_state(key)
+        )
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """aiogram's, guarded."""
-        await self.outage.guard(lambda: super(SharedStorage, self).set_data(key, data))
+        await self.outage.guard(
+            "fsm_set_data", lambda: super(SharedStorage, self).set_data(key, data)
+        )
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         """aiogram's, guarded."""
-        return await self.outage.guard(lambda: super(SharedStorage, self).get_data(key))
+        return await self.outage.guard(
+            "fsm_get_data", lambda: super(SharedStorage, self).get_data(key)
+        )
 
 
 class SharedIsolation(BaseEventIsolation):
@@ -92,7 +100,7 @@ class SharedIsolation(BaseEventIsolation):
         lock = self.storage.redis.lock(
             name, timeout=self.lock_seconds, blocking_timeout=self.wait_seconds
         )
-        if not await self.storage.outage.guard(lock.acquire):
+        if not await self.storage.outage.guard("fsm_lock", lock.acquire):
             logger.error(
                 "Chat %s: its lock was not free within %d s (a handler elsewhere still runs, or "
                 "stopped without releasing it); this update comes again later.",

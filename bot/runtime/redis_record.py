@@ -138,7 +138,9 @@ class RedisDeduplicator:
                 self.shared.keys.build(conversation, "state"),
             ]
         args = [self.owner, self.claim_ms, token, self.claim_ms]
-        answer = await self.shared.outage.guard(lambda: self._batch.run(self._begin, keys, args))
+        answer = await self.shared.outage.guard(
+            "update_claim", lambda: self._batch.run(self._begin, keys, args)
+        )
         claim = (Claim.NEW, Claim.RUNNING, Claim.DONE)[int(answer[0])]
         if claim is Claim.NEW:
             scope = UpdateScope()
@@ -154,7 +156,9 @@ class RedisDeduplicator:
         scope = self.shared.drop_scope(update_id)
         keys = [self.key(update_id), scope.lock_name or ""]
         args = [self.done_ms, scope.lock_token]
-        done = await self.shared.outage.guard(lambda: self._batch.run(self._finish, keys, args))
+        done = await self.shared.outage.guard(
+            "update_finish", lambda: self._batch.run(self._finish, keys, args)
+        )
         if not int(done):
             logger.error(
                 "Update %d: its conversation's lock expired while the handler ran (longer than "
@@ -169,4 +173,6 @@ class RedisDeduplicator:
         scope = self.shared.drop_scope(update_id)
         keys = [self.key(update_id), scope.lock_name or ""]
         args = [self.owner, scope.lock_token]
-        await self.shared.outage.guard(lambda: self._batch.run(self._release, keys, args))
+        await self.shared.outage.guard(
+            "update_release", lambda: self._batch.run(self._release, keys, args)
+        )

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from bot.runtime.api_errors import describe_error
 from bot.runtime.dedup import SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.metrics import record_redis_command
 from bot.runtime.redelivery import ask_for_redelivery, current_update
 from bot.settings import Settings, mask_url
 
@@ -106,16 +107,20 @@ class RedisOutage:
             )
             self.since = None
 
-    async def guard(self, command: Callable[[], Awaitable[T]]) -> T:
-        """Run a Redis command; an error becomes SharedStateUnavailable (logged once), and the
-        update being handled, if any, asks to be delivered again."""
+    async def guard(self, operation: str, command: Callable[[], Awaitable[T]]) -> T:
+        """Run a Redis command (timed for /metrics as `operation`); an error becomes
+        SharedStateUnavailable (logged once), and the update being handled, if any, asks to
+        be delivered again."""
+        started = time.perf_counter()
         try:
             result = await command()
         except REDIS_ERRORS as exc:
+            record_redis_command(operation, time.perf_counter() - started, failed=True)
             self.failed(exc)
             reason = f"Redis at {self.url} is unreachable"
             ask_for_redelivery(reason)
             raise SharedStateUnavailable(reason) from exc
+        record_redis_command(operation, time.perf_counter() - started, failed=False)
         self.succeeded()
         return result
 

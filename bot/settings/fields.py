@@ -29,6 +29,7 @@ PROJECT_ROOT = find_project_root(Path(__file__).resolve().parents[1], Path.cwd()
 AppEnv = Literal["local", "production"]
 BotMode = Literal["polling", "webhook"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 # Lists are written `a,b,c` in env files, not as JSON.
 CommaList = Annotated[tuple[str, ...], NoDecode]
 IdList = Annotated[tuple[int, ...], NoDecode]

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.settings import rules
 from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, unset
+from bot.settings.observability import ObservabilitySettings
 from bot.settings.scale_out import RedisSettings
 from bot.settings.sections import (
     BotSettings,
@@ -52,6 +53,7 @@ SECTIONS: tuple[type[BaseModel], ...] = (
     SharedSettings,
     RedisSettings,
     LoggingSettings,
+    ObservabilitySettings,
     FeatureSettings,
 )
 
@@ -64,6 +66,7 @@ class Settings(
     SharedSettings,
     RedisSettings,
     LoggingSettings,
+    ObservabilitySettings,
     FeatureSettings,
 ):
     """Everything the bot reads from its environment, validated."""
@@ -178,7 +181,9 @@ class Settings(
         """Values that must never appear in logs or messages."""
         values = [s.get_secret_value() for s in (self.bot_token, self.webhook_secret) if s]
         if self.redis_url is not None:
-            values.append(urlsplit(self.redis_url.get_secret_value()).password or "")
+            password = urlsplit(self.redis_url.get_secret_value()).password or ""
+            values += [password, unquote(password)]  # as written in the URL, and as sent
+        values.append(self.sentry_key())
         return [value for value in values if value]
 
 

@@ -15,6 +15,7 @@ from bot.settings.fields import (
     AppEnv,
     BotMode,
     CommaList,
+    LogFormat,
     LogLevel,
     default_lock_dir,
     setting,
@@ -218,7 +219,7 @@ class SharedSettings(BaseModel):
 
 
 class LoggingSettings(BaseModel):
-    """Logging: how much, and where besides the console."""
+    """Logging: how much, in which format, and where besides the console."""
 
     log_level: LogLevel = setting("INFO", "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`")
     log_file: Path | None = setting(
@@ -226,6 +227,15 @@ class LoggingSettings(BaseModel):
         "optional rotating log file, 10 MiB x 5 (relative: to the project root)",
         shown_default="unset",
     )
+    log_format: LogFormat = setting(
+        "text",
+        "`text` (a readable line) or `json` (one JSON object per line, for log shippers)",
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -3,7 +3,8 @@
     gunicorn -c deploy/gunicorn.conf.py bot.webhook.app:gunicorn_app
 
 Routes: POST WEBHOOK_PATH (the updates, see `handler.py`), GET /healthz (the process is alive),
-GET /readyz (ready for updates; 503 while starting or draining); anything else is a 404.
+GET /readyz (ready for updates; 503 while starting or draining), GET /metrics (Prometheus; the
+nginx site does not publish it); anything else is a 404.
 Each worker builds its own Bot and Dispatcher and never sets or deletes the webhook.
 
 Lifecycle: on_startup emits the dispatcher's startup; on_shutdown (SIGTERM, gunicorn reload)
@@ -30,11 +31,13 @@ from bot.factory import (
 )
 from bot.logs import setup_logging
 from bot.runtime.dedup import UpdateDeduplicator, conversation_key
+from bot.runtime.metrics_server import metrics_endpoint
 from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
 from bot.webhook.handler import WebhookHandler
 from bot.webhook.refusals import quiet_parser_errors
+from bot.webhook.webhook_info import WebhookInfoWatch
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +89,17 @@ def create_app(
     app.router.add_post(settings.webhook_path, handler.handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
+
+    webhook_info = WebhookInfoWatch(bot, settings.webhook_info_interval)
 
     async def on_startup(app: web.Application) -> None:
         await dispatcher.emit_startup(**lifecycle_data(dispatcher, bot, app=app))
         handler.started = True
+        webhook_info.start()
 
     async def on_shutdown(app: web.Application) -> None:
+        await webhook_info.stop()
         await handler.drain(settings.shutdown_timeout)
 
     async def on_cleanup(app: web.Application) -> None:

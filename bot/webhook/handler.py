@@ -49,6 +49,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.metrics import count_refusal, count_update
+from bot.runtime.observers import logging_ids, update_type
 from bot.runtime.redelivery import new_update, redelivery_reason
 from bot.runtime.unreadable import Unreadable, first_problem, report_unreadable, update_id_of
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
@@ -147,13 +149,14 @@ class WebhookHandler:
         try:
             claim = await self.deduplicator.claim(update_id, self.conversation_of(update))
         except SharedStateUnavailable:
-            return web.Response(status=503, text="Shared state unavailable, retry later")
+            return _unavailable("shared_state_unavailable", "Shared state unavailable")
         if claim is Claim.DONE:
             logger.debug("Update %d is a redelivery of a handled update; skipped", update_id)
+            count_update(update_type(update), "duplicate")
             return web.Response()
         if claim is Claim.RUNNING:
             # Not 200: if the first handling dies, this retry is what handles it.
-            return web.Response(status=503, text="Being handled, retry later")
+            return _unavailable("being_handled", "Being handled")
         return await self._handle_claimed(update)
 
     async def _handle_claimed(self, update: Update) -> web.Response:
@@ -163,10 +166,11 @@ class WebhookHandler:
         self._in_flight[update_id] = task
         new_update(update_id)
         try:
-            result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
-            if isinstance(result, TelegramMethod):
-                # A handler may return a method instead of calling it ("reply in webhook").
-                await self.dispatcher.silent_call_request(self.bot, result)
+            with logging_ids(update):
+                result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
+                if isinstance(result, TelegramMethod):
+                    # A handler may return a method instead of calling it ("reply in webhook").
+                    await self.dispatcher.silent_call_request(self.bot, result)
         except asyncio.CancelledError:
             # Abandoned at shutdown: unanswered, so Telegram redelivers it; let that be handled.
             await self._forget(update_id)
@@ -184,7 +188,7 @@ class WebhookHandler:
                 self._idle.set()
         if redelivery_reason() is not None:
             await self._forget(update_id)
-            return web.Response(status=503, text="Not handled, retry later")
+            return _unavailable("not_handled", "Not handled")
         try:
             await self.deduplicator.finish(update_id)
         except SharedStateUnavailable:
@@ -199,31 +203,35 @@ class WebhookHandler:
     def _check_request(self, request: web.Request) -> web.Response | None:
         """The answer to a request refused before its body is read, or None to go on."""
         if self.draining:
-            return web.Response(status=503, text="Shutting down, retry later")
+            return _unavailable("shutting_down", "Shutting down")
         if self.ip_allowlist:
             address = self.client_addresses.resolve(request)
             if not is_telegram_address(address):
-                return self._refuse(request, 403, "not from Telegram's networks")
+                return self._refuse(request, 403, "not_telegram", "not from Telegram's networks")
         token = request.headers.get(SECRET_HEADER)
         if token is None:
-            return self._refuse(request, 401, "no secret header")
+            return self._refuse(request, 401, "no_secret", "no secret header")
         try:
             token_bytes = token.encode("ascii")
         except UnicodeEncodeError:
-            return self._refuse(request, 401, "non-ASCII secret header")
+            return self._refuse(request, 401, "wrong_secret", "non-ASCII secret header")
         if not hmac.compare_digest(token_bytes, self._secret):
-            return self._refuse(request, 401, "wrong secret header")
+            return self._refuse(request, 401, "wrong_secret", "wrong secret header")
         # Before reading the body: at overload, spend as little as possible on a request.
         if self._accepted >= self.max_in_flight:
-            return self._refuse(request, 503, "overloaded: WEBHOOK_MAX_IN_FLIGHT updates in flight")
+            return self._refuse(
+                request, 503, "overloaded", "overloaded: WEBHOOK_MAX_IN_FLIGHT updates in flight"
+            )
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             # Telegram never compresses: a compressed body is someone else's, and decoding
             # it would be work (and a decompression bomb) for nothing.
-            return self._refuse(request, 415, "compressed body (Telegram never compresses)")
+            return self._refuse(
+                request, 415, "compressed", "compressed body (Telegram never compresses)"
+            )
         length = request.content_length
         if length is not None and length > self.max_body_bytes:
-            return self._refuse(request, 413, "body over the limit")
+            return self._refuse(request, 413, "too_large", "body over the limit")
         return None
 
     async def _read_update(self, request: web.Request) -> Update | web.Response:
@@ -232,12 +240,15 @@ class WebhookHandler:
             async with asyncio.timeout(self.read_timeout):
                 body = await request.read()  # client_max_size bounds chunked bodies too
         except web.HTTPRequestEntityTooLarge:
-            return self._refuse(request, 413, "body over the limit")
+            return self._refuse(request, 413, "too_large", "body over the limit")
         except TimeoutError:
-            return self._refuse(request, 408, "body not received within WEB_READ_TIMEOUT")
+            return self._refuse(
+                request, 408, "read_timeout", "body not received within WEB_READ_TIMEOUT"
+            )
         except (OSError, HttpProcessingError, web.RequestPayloadError) as exc:
             # The client left, or sent a body its own framing or encoding contradicts.
-            return self._refuse(request, 400, f"body not received ({type(exc).__name__})")
+            reason = f"body not received ({type(exc).__name__})"
+            return self._refuse(request, 400, "body_not_received", reason)
         try:
             return Update.model_validate_json(body, context=self._validation_context)
         except ValidationError as exc:
@@ -251,14 +262,15 @@ class WebhookHandler:
         except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
             update_id = None
         if update_id is None:
-            return self._refuse(
-                request, 400, f"body is not a Telegram Update ({first_problem(exc)})"
-            )
+            reason = f"body is not a Telegram Update ({first_problem(exc)})"
+            return self._refuse(request, 400, "not_an_update", reason)
         # The secret was right: Telegram sent it, in a shape aiogram cannot read.
         report_unreadable(Unreadable(update_id, first_problem(exc)), "answered 200 and skipped")
         return web.Response()
 
-    def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
+    def _refuse(self, request: web.Request, status: int, kind: str, reason: str) -> web.Response:
+        """A refusal: counted by `kind` (a metrics label), logged in the summary by `reason`."""
+        count_refusal(status, kind)
         client = self.client_addresses.resolve(request)
         self.refusals.refused(f"{status} {reason}", str(client) if client else "unknown")
         return web.Response(status=status, text=HTTPStatus(status).phrase)
@@ -291,3 +303,9 @@ class WebhookHandler:
                 task.cancel()
             await asyncio.wait(tasks, timeout=5)
         return abandoned
+
+
+def _unavailable(kind: str, what: str) -> web.Response:
+    """A 503 (Telegram retries later), counted by `kind`."""
+    count_refusal(503, kind)
+    return web.Response(status=503, text=f"{what}, retry later")

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from bot.runtime.metrics import count_refusal
+
 logger = logging.getLogger(__name__)
 
 # Seconds between two summary lines of the same reason.
@@ -101,6 +103,7 @@ class MalformedRequestFilter(logging.Filter):
             return True
         client = record.args[0] if isinstance(record.args, tuple) and record.args else None
         cause = exc.__cause__ if isinstance(exc, RequestPayloadError) and exc.__cause__ else exc
+        count_refusal(400, "malformed_http")
         self.refusals.refused(f"400 {type(cause).__name__}", str(client or "unknown"))
         return False
 

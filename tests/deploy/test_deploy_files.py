@@ -133,6 +133,30 @@ def test_gunicorn_conf_reads_its_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert configured["bind"] == ["unix:/run/tg-bot/gunicorn.sock"]
     assert configured["workers"] == 3
     assert configured["graceful_timeout"] > 50
+    several = load_gunicorn_conf(monkeypatch, GUNICORN_BIND="unix:/tmp/a.sock, 127.0.0.1:9108")
+    assert several["bind"] == ["unix:/tmp/a.sock", "127.0.0.1:9108"]  # a port for Prometheus
+
+
+def test_gunicorn_empties_the_metrics_folder_on_start_and_removes_its_own_on_exit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # What on_starting does after the registration, in the master, before any worker starts.
+    given = tmp_path / "metrics"
+    given.mkdir()
+    (given / "counter_4242.db").write_bytes(b"stale counts of an earlier run")
+    conf = load_gunicorn_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(given))
+    conf["_empty_metrics_dir"]()  # type: ignore[operator]
+    assert list(given.iterdir()) == []
+    conf["on_exit"](None)  # type: ignore[operator]
+    assert given.is_dir()  # the operator's folder stays
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    conf = load_gunicorn_conf(monkeypatch)
+    conf["_empty_metrics_dir"]()  # type: ignore[operator]
+    own = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])  # set for the workers it forks
+    assert own.is_dir() and own.name.startswith("tg-bot-metrics-")
+    conf["on_exit"](None)  # type: ignore[operator]
+    assert not own.exists()
 
 
 async def test_gunicorn_refuses_invalid_configuration_with_exit_2_before_any_worker(

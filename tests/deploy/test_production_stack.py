@@ -6,7 +6,14 @@ import aiohttp
 
 from tests.helpers.constants import DEPLOY_WEBHOOK_PATH as WEBHOOK_PATH
 from tests.helpers.constants import SECRET
-from tests.helpers.stack import Stack
+from tests.helpers.metrics import Scrape, scrape
+from tests.helpers.stack import WORKERS, Stack
+
+
+async def scrape_gunicorn(stack: Stack) -> Scrape:
+    """/metrics through gunicorn's socket, as a Prometheus on the same host would."""
+    socket = stack.env["GUNICORN_BIND"].removeprefix("unix:")
+    return await scrape("http://localhost/metrics", connector=aiohttp.UnixConnector(path=socket))
 
 
 async def test_updates_reach_handlers_through_nginx_and_gunicorn_and_a_wrong_secret_gets_401(
@@ -69,6 +76,26 @@ async def test_updates_reach_handlers_through_nginx_and_gunicorn_and_a_wrong_sec
     assert [m["text"] for m in await tg.wait_bot_messages(token, 811, 1)] == ["knock knock"]
 
 
+async def test_one_scrape_of_metrics_sums_every_gunicorn_worker(stack: Stack) -> None:
+    tg, token = stack.tg, stack.token
+    master = await stack.start_gunicorn()
+    # Handlers that take a second each, all at once: both workers get some of them.
+    for chat_id in range(821, 829):
+        tg.send_command(token, "/slow", chat_id=chat_id)
+    for chat_id in range(821, 829):
+        await tg.wait_bot_messages(token, chat_id, 1, timeout=30)
+    await tg.wait_deliveries(token, 8)
+    handled_by = {line.rsplit(" ", 1)[1] for line in master.lines if "Slow handler started" in line}
+
+    metrics = await scrape_gunicorn(stack)
+
+    assert len(handled_by) == WORKERS, master.output
+    assert metrics.value("tgbot_updates_total", type="message", outcome="handled") == 8
+    assert metrics.value("tgbot_handler_duration_seconds_count", router="slow") == 8
+    assert metrics.labels("tgbot_process_start_time_seconds", "pid") == handled_by
+    assert metrics.value("tgbot_updates_in_flight") == 0
+
+
 async def test_nginx_passes_only_post_on_the_webhook_path_and_get_readyz(stack: Stack) -> None:
     https = f"https://127.0.0.1:{stack.nginx.https_port}"
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -83,6 +110,7 @@ async def test_nginx_passes_only_post_on_the_webhook_path_and_get_readyz(stack: 
         assert await status("GET", https + WEBHOOK_PATH) == 404
         assert await status("PUT", https + WEBHOOK_PATH) == 404
         assert await status("GET", https + "/healthz") == 404  # liveness stays internal
+        assert await status("GET", https + "/metrics") == 404  # so do the metrics
         assert await status("POST", https + "/readyz") == 404
         assert await status("GET", https + "/readyz") == 502  # proxied (gunicorn is down)
         assert await status("POST", https + "/other") == 404

@@ -15,9 +15,11 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Message
 
 from bot.exit_codes import ExitCode
+from bot.runtime.metrics import exposition
 from bot.settings import Settings
 from sandbox import Emulator
 from tests.helpers.logs import LogWatcher
+from tests.helpers.metrics import Scrape
 from tests.helpers.polling import FAST_BACKOFF, RunningBot
 from tests.helpers.processes import free_port
 
@@ -68,6 +70,11 @@ class Gate:
 # -- conflicts with another poller -------------------------------------------------------
 
 
+def this_process_metrics() -> Scrape:
+    """What /metrics would show for this process (the runner runs in the test's process)."""
+    return Scrape.parse(exposition().decode())
+
+
 async def foreign_poller(base_url: str, token: str, stop: asyncio.Event) -> int:
     """Another program polling the same token, as fast as it can; returns its call count."""
     calls = 0
@@ -86,6 +93,7 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
     make_settings: MakeSettings,
     logs: LogWatcher,
 ) -> None:
+    conflicts_before = this_process_metrics().value("tgbot_polling_conflicts_total", kind="poller")
     bot = await start_runner(make_settings(POLLING_CONFLICT_GRACE="1"))
     stop = asyncio.Event()
     other = asyncio.create_task(foreign_poller(emulator.base_url, token, stop))
@@ -103,6 +111,8 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
     assert len(diagnoses) == 1, warnings  # one diagnosis, not one line per retry
     assert "python -m bot doctor" in diagnoses[0]
     assert any("Giving up after 1 s of 409 Conflicts" in line for line in warnings)
+    conflicts = this_process_metrics().value("tgbot_polling_conflicts_total", kind="poller")
+    assert conflicts - conflicts_before >= 2  # each 409 is counted, not only the diagnosis
 
 
 async def test_single_foreign_polls_inside_the_grace_period_do_not_stop_the_bot(

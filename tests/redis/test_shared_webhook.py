@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from bot.settings import Settings
 from sandbox import Emulator
 from tests.helpers.constants import SECRET
+from tests.helpers.metrics import scrape
 from tests.helpers.redis import RedisServer
 from tests.helpers.webhook import Gate, StartApp
 from tests.redis.conftest import shared_dispatcher
@@ -110,7 +111,7 @@ async def test_fsm_keys_carry_the_prefix_and_the_bot_id_so_two_bots_share_one_re
     assert all(key.startswith(f"tgbot:{bot_id}:") for key in keys), keys
 
 
-async def test_while_redis_is_down_updates_get_503_and_are_each_handled_once_after(
+async def test_while_redis_is_down_updates_get_503_are_counted_and_are_each_handled_once_after(
     start_worker: StartApp,
     redis_server: RedisServer,
     emulator: Emulator,
@@ -118,6 +119,7 @@ async def test_while_redis_is_down_updates_get_503_and_are_each_handled_once_aft
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     worker = await start_worker()
+    before = await scrape(worker.base_url + "/metrics")
     await emulator_delivers_to(emulator, token, worker.base_url + worker.settings.webhook_path)
     texts = [f"message {n}" for n in range(12)]
     for text in texts[:4]:
@@ -141,6 +143,13 @@ async def test_while_redis_is_down_updates_get_503_and_are_each_handled_once_aft
     assert (await worker.get("/readyz")).status == 200
     outage = [r.getMessage() for r in caplog.records if "is unreachable" in r.getMessage()]
     assert len([line for line in outage if "updates are not taken" in line]) == 1
+    after = await scrape(worker.base_url + "/metrics")
+    for name, labels, at_least in [
+        ("tgbot_redis_errors_total", {}, 1),
+        ("tgbot_redis_command_duration_seconds_count", {"operation": "update_claim"}, 12),
+        ("tgbot_webhook_refusals_total", {"status": "503"}, 1),
+    ]:
+        assert after.value(name, **labels) - before.value(name, **labels) >= at_least, name
 
 
 async def emulator_delivers_to(emulator: Emulator, token: str, url: str) -> None:

@@ -1,0 +1,72 @@
+"""deploy/monitoring/: the alert rules pass promtool, and the dashboard and the rules use only
+metrics that /metrics really serves (names read from a scrape of this process's registry)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from bot.runtime.metrics import exposition
+from tests.helpers.metrics import Scrape
+from tests.helpers.processes import ROOT
+
+MONITORING = ROOT / "deploy" / "monitoring"
+DASHBOARD = MONITORING / "grafana-dashboard.json"
+ALERTS = MONITORING / "alerts.yml"
+METRIC_NAME = re.compile(r"\btgbot_[a-z0-9_]+")
+
+
+def served_names() -> set[str]:
+    return Scrape.parse(exposition().decode()).sample_names()
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def alert_expressions() -> dict[str, str]:
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    return {rule["alert"]: rule["expr"] for group in groups for rule in group["rules"]}
+
+
+@pytest.mark.parametrize("source", ["dashboard", "alerts"])
+def test_monitoring_files_use_only_metrics_that_metrics_serves(source: str) -> None:
+    expressions = (
+        dashboard_expressions() if source == "dashboard" else list(alert_expressions().values())
+    )
+    used = {name for expr in expressions for name in METRIC_NAME.findall(expr)}
+    assert used - served_names() == set()
+    assert len(used) >= (15 if source == "dashboard" else 4)
+
+
+def test_dashboard_is_grafana_json_with_a_prometheus_datasource_choice() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert dashboard["templating"]["list"][0]["query"] == "prometheus"
+    assert all(panel["datasource"]["uid"] == "${datasource}" for panel in dashboard["panels"])
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_alert_rules_cover_the_issues_cases() -> None:
+    assert set(alert_expressions()) >= {
+        "TgBotNoUpdatesWhilePending",
+        "TgBotHandlerErrors",
+        "TgBotRateLimited",
+        "TgBotWebhookDeliveryError",
+    }
+
+
+def test_promtool_accepts_the_alert_rules() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package `prometheus`; .ci/run extracts it)")
+    result = subprocess.run(
+        [promtool, "check", "rules", str(ALERTS)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 5 rules found" in result.stdout
