@@ -22,6 +22,7 @@ Subcommands = argparse._SubParsersAction  # argparse's type for `add_subparsers(
 
 def run_bot(args: argparse.Namespace) -> int:
     """`run`: start the bot in its configured mode; returns the process exit code."""
+    # copier: if sandbox
     if args.sandbox:
         from bot.sandbox_mode import run_sandbox
 
@@ -29,6 +30,7 @@ def run_bot(args: argparse.Namespace) -> int:
     if args.open:
         print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
         return ExitCode.CONFIG
+    # copier: endif
     overrides = {"bot_mode": args.mode} if args.mode else {}
     try:
         settings = load_settings(
@@ -176,6 +178,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
         default=flag,
         help="polling only: delete an active webhook first (pending updates are kept)",
     )
+    # copier: if sandbox
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -185,6 +188,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
     parser.add_argument(
         "--open", action="store_true", default=flag, help="with --sandbox: open the chat page"
     )
+    # copier: endif
 
 
 def main(argv: Sequence[str] | None = None, root: Path = PROJECT_ROOT) -> int:

@@ -1,3 +1,4 @@
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 """gunicorn settings for the webhook app (production).
 
     gunicorn -c deploy/gunicorn.conf.py bot.webhook.app:gunicorn_app
@@ -86,3 +87,4 @@ def on_starting(server: object) -> None:
         # 2: invalid configuration or a token/URL Telegram rejects. systemd does not restart
         # on it (RestartPreventExitStatus), a restart would not fix it.
         sys.exit(result.returncode)
+# copier: endfilter

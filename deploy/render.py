@@ -1,3 +1,4 @@
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 """Fill in a deploy template: `{{NAME}}` is required, `{{NAME=default}}` has a default.
 
     python deploy/render.py deploy/nginx/bot.conf SERVER_NAME=bot.example.com \\
@@ -80,3 +81,4 @@ def main(argv: Sequence[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
+# copier: endfilter

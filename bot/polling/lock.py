@@ -5,8 +5,8 @@ releases it when the holder dies, kill -9 included: no stale lock files to clean
 creates the file with mode 0600 and opens it without following a link planted at its path.
 
 Who holds it (pid, host, start time, command line) is written to a file beside it,
-`tg-bot-<bot id>.lock.json`: a Windows lock is mandatory, so the locked file itself cannot be
-read by anyone else. Only the holder writes that file, after taking the lock, and removes it
+`telegram-bot-<bot id>.lock.json`: a Windows lock is mandatory, so the locked file itself cannot
+be read by anyone else. Only the holder writes that file, after taking the lock, and removes it
 before letting go; a reader that finds it missing or naming a dead process waits a moment
 for the new holder's details.
 """
@@ -65,8 +65,8 @@ class LockHeld(Exception):
 
 
 def lock_path(lock_dir: Path, bot_id: int) -> Path:
-    """Where the lock of one bot lives: `LOCK_DIR/tg-bot-<bot_id>.lock`."""
-    return Path(lock_dir) / f"tg-bot-{bot_id}.lock"
+    """Where the lock of one bot lives: `LOCK_DIR/telegram-bot-<bot_id>.lock`."""
+    return Path(lock_dir) / f"telegram-bot-{bot_id}.lock"
 
 
 def _holder_path(path: Path) -> Path:

@@ -1,3 +1,4 @@
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 """The shipped deploy files: rendered, checked by their own tools, and read where no tool runs.
 
 Docker does not run on the test machines: the Dockerfile and compose file are checked by
@@ -72,7 +73,7 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     (tmp_path / ".venv" / "bin" / "gunicorn").symlink_to(shutil.which("gunicorn") or sys.executable)
     (tmp_path / ".env.production").write_text("")
     unit = tmp_path / "tg-bot.service"
-    unit.write_text(render(DEPLOY / "systemd" / "tg-bot.service", APP_DIR=str(tmp_path)))
+    unit.write_text(render(DEPLOY / "systemd" / "bot.service", APP_DIR=str(tmp_path)))
 
     result = subprocess.run(
         [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
@@ -196,3 +197,4 @@ def test_the_production_install_holds_the_runtime_and_the_handlers_but_not_the_s
     found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     packages = {name.split(".")[0] for name in find_packages(str(ROOT), **found["find"])}
     assert packages == {"bot", "handlers"}
+# copier: endfilter

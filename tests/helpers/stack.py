@@ -1,3 +1,4 @@
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 """The production stack for the deploy tests: openssl, nginx and gunicorn as real programs.
 
 Everything lives in a temporary directory: a self-signed certificate, the shipped nginx site
@@ -229,3 +230,4 @@ class Stack:
 
     def set_webhook_ok_calls(self) -> int:
         return sum(call.ok for call in self.tg.api_calls(self.token, "setWebhook"))
+# copier: endfilter
