@@ -1,12 +1,12 @@
-# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 """gunicorn settings for the webhook app (production).
 
     gunicorn -c deploy/gunicorn.conf.py bot.webhook.app:gunicorn_app
 
 The environment (systemd's EnvironmentFile=.env.production, compose's env_file) configures it:
 
-    GUNICORN_BIND              where to listen: unix:/run/tg-bot/gunicorn.sock, or 127.0.0.1:8080
-                               (the default); nginx proxies to it. Never a public address.
+    GUNICORN_BIND              where to listen: 127.0.0.1:8080 (the default), or a unix socket
+                               as the systemd unit sets; nginx proxies to it. Never a public
+                               address.
     WEB_CONCURRENCY            worker processes (default: one per CPU core with REDIS_URL set,
                                else 1, because FSM state in memory is not shared by workers)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
@@ -14,8 +14,9 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
     APP_ENV, ENV_FILE          which env file the bot reads (.env.production by default)
 
 The master imports nothing of the bot: it registers the webhook once, in a short-lived child
-process, before any worker starts (`on_starting`), so that a reload (`kill -HUP`, `systemctl
-reload tg-bot`) makes the new workers import the new code. Workers never touch the webhook.
+process, before any worker starts (`on_starting`), so that a reload (`kill -HUP`, or
+`systemctl reload` of the unit) makes the new workers import the new code. Workers never
+touch the webhook.
 """
 
 import importlib.util
@@ -59,7 +60,9 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn >= 25 opens a control socket in $HOME by default; systemd manages this service.
 control_socket_disable = True
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 proc_name = "tg-bot"
+# copier: endfilter
 
 
 def on_starting(server: object) -> None:
@@ -87,4 +90,3 @@ def on_starting(server: object) -> None:
         # 2: invalid configuration or a token/URL Telegram rejects. systemd does not restart
         # on it (RestartPreventExitStatus), a restart would not fix it.
         sys.exit(result.returncode)
-# copier: endfilter

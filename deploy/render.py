@@ -9,6 +9,7 @@ with its name, so a half-filled file is never written. The tests render the ship
 this same script (test ports, paths and certificates) before running nginx and systemd-analyze.
 Only the standard library: it runs before the project is installed.
 """
+# copier: endfilter
 
 from __future__ import annotations
 
@@ -81,4 +82,3 @@ def main(argv: Sequence[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
-# copier: endfilter

@@ -26,6 +26,7 @@ TEMPLATE_ONLY = (
     "tests/bench/",
     "tests/generate/",
     "tests/helpers/template.py",
+    "tests/unit/test_docs_settings_table.py",
     ".copier/",
     "[[= _copier_conf.answers_file =]]",
 )

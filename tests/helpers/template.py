@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from bot.settings import env_names
-from tests.helpers.processes import ROOT
 from tests.helpers.sandbox_run import fresh_copy
 
 # A `# copier:` line is template syntax: rendering removes it (copier.yml, `line_statement_prefix`).
@@ -94,7 +93,7 @@ def data_flags(answers: Mapping[str, object]) -> list[str]:
     return flags
 
 
-def render(template: Path, destination: Path, answers: Mapping[str, object] = {}) -> Path:  # noqa: B006
+def render(template: Path, destination: Path, answers: Mapping[str, object] = {}) -> Path:
     """`copier copy` of the template's HEAD with the defaults and `answers`."""
     copier(
         "copy",
@@ -131,11 +130,22 @@ class ProjectEnv:
         self.project = project
         self.mypy_cache = mypy_cache
         self.venv = project / ".venv"
-        self.python = self.venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+        self.python = self.venv / (
+            "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
+        )
 
     def create(self) -> ProjectEnv:
         subprocess.run(
-            [sys.executable, "-m", "venv", "--system-site-packages", str(self.venv)], check=True
+            # The system's pip and setuptools: a venv's own bundled setuptools cannot build offline.
+            [
+                sys.executable,
+                "-m",
+                "venv",
+                "--system-site-packages",
+                "--without-pip",
+                str(self.venv),
+            ],
+            check=True,
         )
         install = ["pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", "."]
         self.run("-m", *install, timeout=180).check_returncode()
@@ -158,4 +168,3 @@ class ProjectEnv:
             check=False,
             timeout=timeout,
         )
-
