@@ -25,8 +25,8 @@ from tests.helpers.redis import RedisServer
 # copier: if sandbox
 # The sandbox's `tg` and `user` fixtures, running this project's bot (tests/sandbox_bot.py).
 pytest_plugins = ["tests.sandbox_bot"]
-# copier: endif
 
+# copier: endif
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 
 

@@ -110,7 +110,8 @@ def telegram_refusal(base_url: str) -> str | None:
 # -- the rules between values (Settings.rule_problems) ---------------------------------------
 
 TOKEN_MISSING = (
-    "BOT_TOKEN is missing: get one from @BotFather (/newbot) and set BOT_TOKEN=<token>."  # noqa: S105
+    "BOT_TOKEN is missing: get one from @BotFather (/newbot) and set BOT_TOKEN=<token> in "  # noqa: S105
+    "the env file or the environment."
     # copier: if sandbox
     " Or try the bot first without one: `python run.py --sandbox`."
     # copier: endif

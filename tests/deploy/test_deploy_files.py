@@ -1,6 +1,7 @@
 """The shipped deploy files: rendered, checked by their own tools, and read where no tool runs.
-# copier: if docker
 
+deploy/render.py fills them in; `nginx -t` checks the site, `systemd-analyze verify` the unit.
+# copier: if docker
 Docker does not run on the test machines: the Dockerfile and compose file are checked by
 reading them (non-root user, the production command, the env files, the dev profile).
 # copier: endif
