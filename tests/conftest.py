@@ -1,5 +1,9 @@
 """Fixtures shared by every suite: the emulator, a made-up token, settings, the polling runner
-in this process, bot processes; and the handler tests' `tg` and `user` (tests/sandbox_bot.py)."""
+in this process, bot processes.
+# copier: if sandbox
+The handler tests' `tg` and `user` come from tests/sandbox_bot.py.
+# copier: endif
+"""
 
 from __future__ import annotations
 
