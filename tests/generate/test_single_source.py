@@ -1,6 +1,7 @@
 """One source of truth: the repository root is the template. Rendered with the root's own
 answers (and the default options), every file comes out as the root has it, minus its
-`# copier:` lines; the files that do not come out are the template's own, by name."""
+`# copier:` lines and the template's own lines (`# copier: if false` blocks); the files that
+do not come out are the template's own, by name."""
 
 from __future__ import annotations
 

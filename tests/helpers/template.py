@@ -19,8 +19,12 @@ import pytest
 from bot.settings import env_names
 from tests.helpers.sandbox_run import fresh_copy
 
-# A `# copier:` line is template syntax: rendering removes it (copier.yml, `line_statement_prefix`).
+# A `# copier:` line is template syntax: rendering removes it (copier.yml, `block_start_string`).
 DIRECTIVE = re.compile(r"^[ \t]*# copier:.*\n?", re.MULTILINE)
+# Lines of the template's own (its docs site, its benchmarks): never in a generated project.
+TEMPLATE_ONLY_LINES = re.compile(
+    r"^[ \t]*# copier: if false\n.*?^[ \t]*# copier: endif\n", re.MULTILINE | re.DOTALL
+)
 # The root's own answers: rendered with them, every root file comes out as it is.
 ROOT_ANSWERS = {
     "bot_name": "tg-bot",
@@ -118,8 +122,9 @@ def project_files(project: Path) -> dict[str, Path]:
 
 
 def without_directives(text: str) -> str:
-    """A root file as its default rendering must read: its `# copier:` lines removed."""
-    return DIRECTIVE.sub("", text)
+    """A root file as its rendering with the root's answers must read: without the template's
+    own lines (`# copier: if false` blocks), and without its `# copier:` lines."""
+    return DIRECTIVE.sub("", TEMPLATE_ONLY_LINES.sub("", text))
 
 
 class ProjectEnv:
