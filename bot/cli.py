@@ -24,6 +24,7 @@ Subcommands = argparse._SubParsersAction  # argparse's type for `add_subparsers(
 
 def run_bot(args: argparse.Namespace) -> int:
     """`run`: start the bot in its configured mode; returns the process exit code."""
+    # copier: if sandbox
     if args.sandbox:
         from bot.sandbox_mode import run_sandbox
 
@@ -37,6 +38,7 @@ def run_bot(args: argparse.Namespace) -> int:
     if args.open:
         print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
         return ExitCode.CONFIG
+    # copier: endif
     # A bot run by `--reload` gets the supervisor's flags (the sandbox's) this way.
     overrides = supervised_overrides()
     if args.mode:
@@ -202,6 +204,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
         default=flag,
         help="polling only: delete an active webhook first (pending updates are kept)",
     )
+    # copier: if sandbox
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -211,6 +214,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
     parser.add_argument(
         "--open", action="store_true", default=flag, help="with --sandbox: open the chat page"
     )
+    # copier: endif
     parser.add_argument(
         "--reload",
         action="store_true",

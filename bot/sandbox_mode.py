@@ -112,7 +112,7 @@ def run_sandbox(args: argparse.Namespace, start_bot: Callable[[Settings], int]) 
         return ExitCode.CONFIG
     emulator = EmulatorThread()
     try:
-        with tempfile.TemporaryDirectory(prefix="tg-bot-sandbox-") as lock_dir:
+        with tempfile.TemporaryDirectory(prefix="telegram-bot-sandbox-") as lock_dir:
             page = emulator.start()
             try:
                 settings = sandbox_settings(args, page, lock_dir)

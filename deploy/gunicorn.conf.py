@@ -17,8 +17,9 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
     APP_ENV, ENV_FILE          which env file the bot reads (.env.production by default)
 
 The master imports nothing of the bot: it registers the webhook once, in a short-lived child
-process, before any worker starts (`on_starting`), so that a reload (`kill -HUP`, `systemctl
-reload tg-bot`) makes the new workers import the new code. Workers never touch the webhook.
+process, before any worker starts (`on_starting`), so that a reload (`kill -HUP`, or
+`systemctl reload` of the unit) makes the new workers import the new code. Workers never
+touch the webhook.
 """
 
 import importlib.util
@@ -66,7 +67,9 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn >= 25 opens a control socket in $HOME by default; systemd manages this service.
 control_socket_disable = True
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 proc_name = "tg-bot"
+# copier: endfilter
 
 
 def on_starting(server: object) -> None:

@@ -1,3 +1,4 @@
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 """Fill in a deploy template: `{{NAME}}` is required, `{{NAME=default}}` has a default.
 
     python deploy/render.py deploy/nginx/bot.conf SERVER_NAME=bot.example.com \\
@@ -8,6 +9,7 @@ with its name, so a half-filled file is never written. The tests render the ship
 this same script (test ports, paths and certificates) before running nginx and systemd-analyze.
 Only the standard library: it runs before the project is installed.
 """
+# copier: endfilter
 
 from __future__ import annotations
 

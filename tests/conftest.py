@@ -1,5 +1,9 @@
 """Fixtures shared by every suite: the emulator, a made-up token, settings, the polling runner
-in this process, bot processes; and the handler tests' `tg` and `user` (tests/sandbox_bot.py)."""
+in this process, bot processes.
+# copier: if sandbox
+The handler tests' `tg` and `user` come from tests/sandbox_bot.py.
+# copier: endif
+"""
 
 from __future__ import annotations
 
@@ -22,9 +26,11 @@ from tests.helpers.polling import RunningBot
 from tests.helpers.processes import BotProcess, write_env_file
 from tests.helpers.redis import RedisServer
 
+# copier: if sandbox
 # The sandbox's `tg` and `user` fixtures, running this project's bot (tests/sandbox_bot.py).
 pytest_plugins = ["tests.sandbox_bot"]
 
+# copier: endif
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 
 

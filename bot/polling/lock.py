@@ -7,7 +7,7 @@ its fallback to a plain marker file (on a file system without locks) is switched
 marker outlives a killed holder: such a LOCK_DIR is refused with its own message.
 
 Who holds it (pid, host, start time, command line) is written to a file beside it,
-`tg-bot-<bot id>.lock.json` (see `lock_holder.py`): a Windows lock is mandatory, so the locked
+`telegram-bot-<bot id>.lock.json` (see `lock_holder.py`): a Windows lock is mandatory, so the locked
 file itself cannot be read by anyone else. Only the holder writes that file, after taking the
 lock, and removes it before letting go.
 """
@@ -70,8 +70,8 @@ class LockUnusable(Exception):
 
 
 def lock_path(lock_dir: Path, bot_id: int) -> Path:
-    """Where the lock of one bot lives: `LOCK_DIR/tg-bot-<bot_id>.lock`."""
-    return Path(lock_dir) / f"tg-bot-{bot_id}.lock"
+    """Where the lock of one bot lives: `LOCK_DIR/telegram-bot-<bot_id>.lock`."""
+    return Path(lock_dir) / f"telegram-bot-{bot_id}.lock"
 
 
 class InstanceLock:

@@ -110,8 +110,11 @@ def telegram_refusal(base_url: str) -> str | None:
 # -- the rules between values (Settings.rule_problems) ---------------------------------------
 
 TOKEN_MISSING = (
-    "BOT_TOKEN is missing: get one from @BotFather (/newbot) and set BOT_TOKEN=<token>; "  # noqa: S105
-    "or try the bot first without one: `python run.py --sandbox`."
+    "BOT_TOKEN is missing: get one from @BotFather (/newbot) and set BOT_TOKEN=<token> in "  # noqa: S105
+    "the env file or the environment."
+    # copier: if sandbox
+    " Or try the bot first without one: `python run.py --sandbox`."
+    # copier: endif
 )
 BASE_URL_REQUIRED = (
     "WEBHOOK_BASE_URL is required in webhook mode: set it to the public https URL of this "

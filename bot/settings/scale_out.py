@@ -23,7 +23,9 @@ class RedisSettings(BaseModel):
         shown_default="unset",
     )
     redis_key_prefix: str = setting(
+        # copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
         "tgbot",
+        # copier: endfilter
         "first part of every key, so one Redis serves several bots and environments",
         examples=("production",),
     )

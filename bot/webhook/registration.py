@@ -5,7 +5,7 @@ updates, `max_connections` or the secret differ from the configuration. Pending 
 never dropped unless DROP_PENDING_UPDATES (or the caller) asks for it.
 
 Telegram never returns the secret, so a change of WEBHOOK_SECRET cannot be read back. A small
-state file, `LOCK_DIR/tg-bot-<bot id>.webhook.json`, records an HMAC of the secret keyed with
+state file, `LOCK_DIR/telegram-bot-<bot id>.webhook.json`, records an HMAC of the secret keyed with
 the token (useless without the token) after each successful setWebhook. When the file is
 missing or records another secret, setWebhook is called: re-setting an unchanged webhook is
 harmless (pending updates are kept), while a missed secret change would make every delivery a
@@ -56,7 +56,7 @@ class WebhookRegistration:
 
 def state_path(settings: Settings) -> Path:
     """The file that remembers which secret was last registered for this bot."""
-    return settings.lock_dir / f"tg-bot-{settings.bot_id}.webhook.json"
+    return settings.lock_dir / f"telegram-bot-{settings.bot_id}.webhook.json"
 
 
 def secret_fingerprint(settings: Settings) -> str:

@@ -1,7 +1,10 @@
 """The shipped deploy files: rendered, checked by their own tools, and read where no tool runs.
 
+deploy/render.py fills them in; `nginx -t` checks the site, `systemd-analyze verify` the unit.
+# copier: if docker
 Docker does not run on the test machines: the Dockerfile and compose file are checked by
 reading them (non-root user, the production command, the env files, the dev profile).
+# copier: endif
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pytest
 from setuptools import find_packages
 
 from bot.settings import Settings
+from tests.helpers.constants import SERVICE, SERVICE_ID
 from tests.helpers.processes import ROOT
 from tests.helpers.stack import DEPLOY, Nginx, Program, gunicorn, gunicorn_env, render
 
@@ -35,7 +39,7 @@ def test_render_fills_production_defaults_and_refuses_missing_or_unknown_values(
     site = render(DEPLOY / "nginx" / "bot.conf", SERVER_NAME="bot.example.com")
     assert "{{" not in site
     assert "ssl_certificate /etc/letsencrypt/live/bot.example.com/fullchain.pem;" in site
-    assert "server unix:/run/tg-bot/gunicorn.sock;" in site
+    assert f"server unix:/run/{SERVICE}/gunicorn.sock;" in site
     assert "location = /telegram/webhook {" in site
 
     missing = run_render(str(DEPLOY / "nginx" / "bot.conf"))
@@ -58,8 +62,8 @@ def test_shipped_nginx_site_passes_nginx_t_and_keeps_the_secret_header_out_of_lo
     site = (DEPLOY / "nginx" / "bot.conf").read_text().lower()
     assert "$http_x_telegram_bot_api_secret_token" not in site
     assert (
-        "log_format tgbot" in site
-        and "access_log {{log_dir=/var/log/nginx}}/tg-bot.access.log tgbot;" in site
+        f"log_format {SERVICE_ID}" in site
+        and "access_log {{log_dir=/var/log/nginx}}/" + f"{SERVICE}.access.log {SERVICE_ID};" in site
     )
 
 
@@ -71,8 +75,8 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "gunicorn").symlink_to(shutil.which("gunicorn") or sys.executable)
     (tmp_path / ".env.production").write_text("")
-    unit = tmp_path / "tg-bot.service"
-    unit.write_text(render(DEPLOY / "systemd" / "tg-bot.service", APP_DIR=str(tmp_path)))
+    unit = tmp_path / f"{SERVICE}.service"
+    unit.write_text(render(DEPLOY / "systemd" / "bot.service", APP_DIR=str(tmp_path)))
 
     result = subprocess.run(
         [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
@@ -84,7 +88,7 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     for line in (
         "Restart=on-failure",
         "RestartPreventExitStatus=2 3 4 5",
-        "User=tgbot",
+        f"User={SERVICE_ID}",
         f"EnvironmentFile={tmp_path}/.env.production",
         "NoNewPrivileges=true",
         "ProtectSystem=strict",
@@ -126,11 +130,11 @@ def test_gunicorn_conf_reads_its_environment(monkeypatch: pytest.MonkeyPatch) ->
 
     configured = load_gunicorn_conf(
         monkeypatch,
-        GUNICORN_BIND="unix:/run/tg-bot/gunicorn.sock",
+        GUNICORN_BIND=f"unix:/run/{SERVICE}/gunicorn.sock",
         WEB_CONCURRENCY="3",
         SHUTDOWN_TIMEOUT="50",
     )
-    assert configured["bind"] == ["unix:/run/tg-bot/gunicorn.sock"]
+    assert configured["bind"] == [f"unix:/run/{SERVICE}/gunicorn.sock"]
     assert configured["workers"] == 3
     assert configured["graceful_timeout"] > 50
     several = load_gunicorn_conf(monkeypatch, GUNICORN_BIND="unix:/tmp/a.sock, 127.0.0.1:9108")
@@ -199,13 +203,18 @@ async def test_gunicorn_refuses_a_graceful_timeout_shorter_than_the_drain(
     assert "graceful_timeout (10 s) must be longer than SHUTDOWN_TIMEOUT" in master.output
 
 
+# copier: if docker
 def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
     lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()]
+    # copier: filter replace("3.11", python_version)
     assert "FROM python:3.11-slim" in lines
+    # copier: endfilter
+    # copier: if redis
     assert 'RUN pip install ".[prod,redis]"' in lines
+    # copier: endif
     user = [line for line in lines if line.startswith("USER ")]
-    assert user == ["USER tgbot"]
-    assert lines.index("USER tgbot") < next(i for i, x in enumerate(lines) if x.startswith("CMD"))
+    assert user == [f"USER {SERVICE_ID}"]
+    assert lines.index(user[0]) < next(i for i, x in enumerate(lines) if x.startswith("CMD"))
     assert lines[-1] == (
         'CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "bot.webhook.app:gunicorn_app"]'
     )
@@ -234,6 +243,7 @@ def test_compose_trusts_only_its_own_network_gateway_and_publishes_on_loopback()
     assert compose["services"]["bot-dev"]["profiles"] == ["dev"]
 
 
+# copier: endif
 def test_the_production_install_holds_the_runtime_and_the_handlers_but_not_the_sandbox() -> None:
     # What setuptools puts in the wheel, found the way `pip install .` finds it.
     found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]

@@ -8,6 +8,12 @@ TOKEN = "123456789:AAH-secret_part_of_the_token"
 TOKEN_SECRET_PART = TOKEN.split(":", 1)[1]
 # The webhook secret of every webhook test (40 characters, as doctor recommends >= 32).
 SECRET = "test-secret_" + "x" * 28
+# The shipped deploy files' names: the systemd service (its folders, its nginx log), and the same
+# name without hyphens (its system user, nginx's names).
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
+SERVICE = "tg-bot"
+SERVICE_ID = "tgbot"
+# copier: endfilter
 # The webhook path of the deploy tests (not the default, so the nginx site must be rendered).
 DEPLOY_WEBHOOK_PATH = "/tg/hook-test"
 # The webhook settings a polling environment needs to become a production one.

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from bot.settings import Settings
 from tests.helpers.processes import Program, free_port
+
+# The first part of every key, REDIS_KEY_PREFIX's default.
+KEY_PREFIX: str = Settings.model_fields["redis_key_prefix"].default
 
 
 def find_redis_server() -> str:

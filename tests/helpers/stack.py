@@ -24,11 +24,13 @@ import pytest
 
 from bot.settings import env_names
 from sandbox import Emulator
-from tests.helpers.constants import DEPLOY_WEBHOOK_PATH
+from tests.helpers.constants import DEPLOY_WEBHOOK_PATH, SERVICE
 from tests.helpers.processes import ROOT, Program, free_port
 
 DEPLOY = ROOT / "deploy"
+# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
 SERVER_NAME = "tgbot.test"
+# copier: endfilter
 
 
 def find_nginx() -> str:
@@ -173,7 +175,7 @@ class Nginx:
             await self.program.stop(signal.SIGQUIT)  # graceful: finish open requests
 
     def access_log(self) -> str:
-        path = self.directory / "logs" / "tg-bot.access.log"
+        path = self.directory / "logs" / f"{SERVICE}.access.log"
         return path.read_text() if path.exists() else ""
 
 

@@ -16,7 +16,7 @@ import pytest
 from bot.exit_codes import ExitCode
 from sandbox import ApiCall, Emulator
 from tests.helpers.processes import BotProcess, free_port, write_env_file
-from tests.helpers.redis import CuttableLink, RedisServer
+from tests.helpers.redis import KEY_PREFIX, CuttableLink, RedisServer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and kill -9")
 
@@ -100,7 +100,7 @@ async def test_kill_9_mid_handler_loses_nothing_the_next_host_handles_it_once(
         first.send_signal(signal.SIGKILL)
         await first.wait()
         # Nothing ran to release it: the dead poller's lease lasts until its TTL.
-        assert await redis.pttl(f"tgbot:{token.split(':')[0]}:polling-lease") > 0
+        assert await redis.pttl(f"{KEY_PREFIX}:{token.split(':')[0]}:polling-lease") > 0
 
         await second.start()
         await second.wait_for_lines("is polling", timeout=30)
@@ -136,7 +136,7 @@ async def test_a_poller_cut_off_from_redis_stops_fetching_before_its_lease_expir
         assert sum(psutil.Process(first.pid).cpu_times()[:2]) - cpu_before < 0.5
         redis = redis_server.client()
         async with asyncio.timeout(10):
-            while await redis.exists(f"tgbot:{token.split(':')[0]}:polling-lease"):
+            while await redis.exists(f"{KEY_PREFIX}:{token.split(':')[0]}:polling-lease"):
                 await asyncio.sleep(0.1)  # the expiry is Redis's own clock: watched, not waited
         await redis.aclose()
         second = await host(2)

@@ -19,7 +19,7 @@ from bot.settings import Settings
 from sandbox import Emulator
 from tests.helpers.constants import SECRET
 from tests.helpers.metrics import scrape
-from tests.helpers.redis import RedisServer
+from tests.helpers.redis import KEY_PREFIX, RedisServer
 from tests.helpers.webhook import Gate, StartApp
 from tests.redis.conftest import shared_dispatcher
 
@@ -106,9 +106,9 @@ async def test_fsm_keys_carry_the_prefix_and_the_bot_id_so_two_bots_share_one_re
     keys = sorted(k.decode() for k in await redis.keys("*"))
     await redis.aclose()
     bot_id = token.split(":")[0]
-    assert f"tgbot:{bot_id}:fsm:704:704:default:state" in keys
-    assert f"tgbot:{bot_id}:update:{update['update_id']}" in keys
-    assert all(key.startswith(f"tgbot:{bot_id}:") for key in keys), keys
+    assert f"{KEY_PREFIX}:{bot_id}:fsm:704:704:default:state" in keys
+    assert f"{KEY_PREFIX}:{bot_id}:update:{update['update_id']}" in keys
+    assert all(key.startswith(f"{KEY_PREFIX}:{bot_id}:") for key in keys), keys
 
 
 async def test_while_redis_is_down_updates_get_503_are_counted_and_are_each_handled_once_after(

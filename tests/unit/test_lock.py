@@ -43,7 +43,7 @@ posix_flock = pytest.mark.skipif(sys.platform == "win32", reason="plants a lock 
 def test_the_holder_is_readable_with_pid_host_start_time_and_command(tmp_path: Path) -> None:
     with InstanceLock(tmp_path, 42) as lock:
         holder = read_lock_holder(tmp_path, 42)
-        assert lock.path == tmp_path / "tg-bot-42.lock"
+        assert lock.path == tmp_path / "telegram-bot-42.lock"
 
     assert holder is not None
     assert holder.pid == os.getpid()

@@ -1,12 +1,11 @@
-"""The settings are declared once: the env examples and the docs' table are held to the fields."""
+"""The settings are declared once: the env examples are held to the fields (the docs' table:
+tests/unit/test_docs_settings_table.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -59,24 +58,6 @@ def test_an_env_example_states_defaults_truly_and_every_value_in_it_is_valid(
         if commented or not value or no_default:
             continue  # an example to uncomment, an empty value, or a placeholder to replace
         assert getattr(read.partial, name) == getattr(defaults, name), f"{key}={value}"
-
-
-def settings_table_hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "settings_table", ROOT / "docs" / "hooks" / "settings_table.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_docs_configuration_table_is_generated_from_the_fields() -> None:
-    hook = settings_table_hook()
-    page = hook.on_page_markdown(f"# Configuration\n\n{hook.MARKER}\n")
-    for name, field in Settings.model_fields.items():
-        row = next(line for line in page.splitlines() if line.startswith(f"| `{name.upper()}` |"))
-        assert field.description in row
 
 
 def test_a_setting_a_handler_reads_lives_in_its_field_the_env_examples_and_the_handler() -> None:
