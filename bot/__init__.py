@@ -1,4 +1,4 @@
 """The bot's runtime: configuration, factories, polling and webhook runners, CLI."""
 
-# The template's version (pyproject.toml reads it; /metrics shows it in tgbot_build_info).
+# The template's version (pyproject.toml reads it; /metrics shows it in telegram_bot_build_info).
 __version__ = "0.1.0"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
@@ -34,6 +33,8 @@ def run_bot(args: argparse.Namespace) -> int:
 
         if refused_mode(args.mode):  # before the sandbox announces a webhook app
             return ExitCode.CONFIG
+        from functools import partial
+
         return run_sandbox(args, partial(supervise, args))
     if args.open:
         print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
@@ -60,10 +61,12 @@ def supervise(args: argparse.Namespace, settings: Settings) -> int:
     from bot.reload import run_reload
 
     overrides = None
+    # copier: if sandbox
     if args.sandbox:
         from bot.sandbox_mode import bot_overrides
 
         overrides = bot_overrides(settings)
+    # copier: endif
     return run_reload(args, settings, overrides)
 
 
@@ -219,8 +222,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
         "--reload",
         action="store_true",
         default=flag,
-        help="polling only: restart the bot when a Python file, handlers/ or the env file "
-        "changes (also with --sandbox)",
+        help="polling only: restart the bot when a Python file, handlers/ or the env file changes",
     )
 
 

@@ -4,7 +4,7 @@
 
 The environment (systemd's EnvironmentFile=.env.production, compose's env_file) configures it:
 
-    GUNICORN_BIND              where to listen: unix:/run/tg-bot/gunicorn.sock, or 127.0.0.1:8080
+    GUNICORN_BIND              where to listen: unix:/run/<service>/gunicorn.sock, or 127.0.0.1:8080
                                (the default); nginx proxies to it. Never a public address.
                                Several, comma-separated (a loopback port for Prometheus).
     WEB_CONCURRENCY            worker processes (default: one per CPU core with REDIS_URL set,
@@ -107,7 +107,7 @@ def on_starting(server: object) -> None:
 # in child_exit below).
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # The folder made when none is given (a reload re-reads this file, so the name marks it).
-_OWN_METRICS_DIR = "tg-bot-metrics-"
+_OWN_METRICS_DIR = "telegram-bot-metrics-"
 
 
 def _empty_metrics_dir() -> None:

@@ -91,13 +91,13 @@ async def _scrape(url: str, socket: str | None) -> str:
 
 
 def _update_counts(text: str) -> dict[str, float]:
-    """tgbot_updates_total summed by outcome."""
+    """telegram_bot_updates_total summed by outcome."""
     counts: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
-        if family.name != "tgbot_updates":
+        if family.name != "telegram_bot_updates":
             continue
         for sample in family.samples:
-            if sample.name == "tgbot_updates_total":
+            if sample.name == "telegram_bot_updates_total":
                 outcome = sample.labels.get("outcome", "")
                 counts[outcome] = counts.get(outcome, 0.0) + sample.value
     return counts

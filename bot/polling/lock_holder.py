@@ -1,7 +1,7 @@
 """Who holds a polling lock: the details file beside it, what that pid is on this machine, and
 the one wording of "stop it" for each platform.
 
-The details (`tg-bot-<bot id>.lock.json`) are only a claim: a killed holder's pid may since
+The details (`telegram-bot-<bot id>.lock.json`) are only a claim: a killed holder's pid may since
 run something else (Windows reuses pids quickly), and anyone who can write to LOCK_DIR can
 write them. So before a message advises stopping a pid, `check_holder` asks psutil whether
 that pid is still the process that took the lock (same start time) and whether its command
@@ -139,7 +139,7 @@ def holder_advice(holder: LockHolder, check: HolderCheck, platform: str = sys.pl
 
 
 def holder_path(lock_file: Path) -> Path:
-    """The details file beside a lock file: `tg-bot-<bot id>.lock.json`."""
+    """The details file beside a lock file: `telegram-bot-<bot id>.lock.json`."""
     return lock_file.with_name(lock_file.name + ".json")
 
 

@@ -1,14 +1,13 @@
 """What a poller does differently when `python run.py --reload` runs it, and the reload lock.
 
 The supervisor (`bot/reload/`) holds the *reload lock* of the bot for its whole life: an
-`InstanceLock` in `LOCK_DIR/tg-bot-reload/`, the same kind of OS lock as the polling lock. Every
-poller checks it right after taking the polling lock: a plain `python run.py` started while a
-supervisor runs is refused (exit 3) even in the moment between two of its bots, when the
+`InstanceLock` in `LOCK_DIR/telegram-bot-reload/`, the same kind of OS lock as the polling lock.
+Every poller checks it right after taking the polling lock: a plain `python run.py` started
+while a supervisor runs is refused (exit 3) even in the moment between two of its bots, when the
 polling lock itself is free. The supervisor's own child is told the supervisor's pid in
 `BOT_RELOAD_SUPERVISOR` and passes; it reports that it polls by writing its pid to the file
-named in `BOT_RELOAD_READY_FILE`, which the supervisor reads to time the restart, and stops
-by itself if the supervisor dies.
-"""
+named in `BOT_RELOAD_READY_FILE`, which the supervisor reads to time the restart, and stops by
+itself if the supervisor dies."""
 
 from __future__ import annotations
 
@@ -35,7 +34,7 @@ READY_FILE_VARIABLE = "BOT_RELOAD_READY_FILE"
 # and LOCK_DIR must win over the env file, and an empty variable cannot unset REDIS_URL.
 OVERRIDES_VARIABLE = "BOT_RELOAD_OVERRIDES"
 # A folder of its own: LOCK_DIR is the shared temp folder by default.
-RELOAD_LOCK_FOLDER = "tg-bot-reload"
+RELOAD_LOCK_FOLDER = "telegram-bot-reload"
 # Seconds between two looks whether the supervisor of this bot still runs.
 SUPERVISOR_CHECK_INTERVAL = 1.0
 

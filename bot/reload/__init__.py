@@ -42,9 +42,13 @@ from bot.settings import PROJECT_ROOT, Settings, read_settings
 
 WEBHOOK_REFUSED = (
     "--reload restarts a polling bot, and this run would serve a webhook (BOT_MODE=webhook or "
-    "--mode webhook). To try your handlers with restarts on every change, run "
+    "--mode webhook). "
+    # copier: if sandbox
+    "To try your handlers with restarts on every change, run "
     "`python run.py --sandbox --reload` (on Windows: `.venv\\Scripts\\python run.py --sandbox "
-    "--reload`). To serve the webhook with restarts on Linux or macOS, run gunicorn with its "
+    "--reload`). "
+    # copier: endif
+    "To serve the webhook with restarts on Linux or macOS, run gunicorn with its "
     "own `--reload`: `gunicorn --reload -c deploy/gunicorn.conf.py bot.webhook.app:gunicorn_app`."
 )
 NOT_INSTALLED = (
@@ -108,7 +112,7 @@ def _supervise(
 
     env_file = settings.env_file or resolve_env_file(args.env, args.env_file, args.root)[0]
     watch_filter = ProjectFilter(PROJECT_ROOT, env_file)
-    with tempfile.TemporaryDirectory(prefix="tg-bot-reload-") as state:
+    with tempfile.TemporaryDirectory(prefix="telegram-bot-reload-") as state:
         plan = ChildPlan(child_command(args), overrides, Path(state))
         supervisor = Supervisor(plan, watch_filter, lock, reread, settings)
         say(

@@ -43,7 +43,9 @@ class ErrorReporter:
         sentry_sdk.init(
             dsn=settings.sentry_dsn.get_secret_value(),
             environment=settings.app_env,
-            release=f"tg-bot-template@{__version__}",
+            # copier: filter replace("tg-bot", slug)
+            release=f"tg-bot@{__version__}",  # the distribution's name and version
+            # copier: endfilter
             send_default_pii=False,
             include_local_variables=self.send_text,
             # The aiohttp integration would attach the webhook request, its secret header too.

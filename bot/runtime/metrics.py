@@ -1,6 +1,6 @@
 """The bot's Prometheus metrics, the one-line functions that record them, and `/metrics`.
 
-Every name starts with `tgbot_`; docs/monitoring.md lists them, and `deploy/monitoring/`
+Every name starts with `telegram_bot_`; docs/monitoring.md lists them, and `deploy/monitoring/`
 holds a Grafana dashboard and alert rules built on them. Under gunicorn each worker writes
 its values to files in PROMETHEUS_MULTIPROC_DIR (set by deploy/gunicorn.conf.py before the
 workers start), and one scrape of any worker gives the sum over all of them.
@@ -40,84 +40,84 @@ REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5
 FLOOD_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
 UPDATES = Counter(
-    "tgbot_updates",
+    "telegram_bot_updates",
     "Updates received, by type and outcome: handled, unhandled (no handler matched), failed "
     "(a handler raised), duplicate (a redelivery of a handled one, skipped), deferred (to be "
     "delivered again: shared state unavailable), abandoned (cancelled at shutdown)",
     ["type", "outcome"],
 )
 WEBHOOK_REFUSALS = Counter(
-    "tgbot_webhook_refusals",
+    "telegram_bot_webhook_refusals",
     "Webhook requests answered without handling an update, by HTTP status and reason",
     ["status", "reason"],
 )
 HANDLER_SECONDS = Histogram(
-    "tgbot_handler_duration_seconds",
+    "telegram_bot_handler_duration_seconds",
     "Time in a handler, by router and handler name",
     ["router", "handler"],
     buckets=HANDLER_BUCKETS,
 )
 IN_FLIGHT = Gauge(
-    "tgbot_updates_in_flight",
+    "telegram_bot_updates_in_flight",
     "Updates being handled right now",
     multiprocess_mode="livesum",
 )
 API_REQUESTS = Counter(
-    "tgbot_api_requests",
+    "telegram_bot_api_requests",
     "Bot API calls by method and outcome (ok, 4xx, 429, 5xx, network_error, other); `error` "
     "classes a 4xx by its description, e.g. bot_blocked, chat_not_found",
     ["method", "outcome", "error"],
 )
 API_SECONDS = Histogram(
-    "tgbot_api_request_duration_seconds",
+    "telegram_bot_api_request_duration_seconds",
     "Bot API call latency, by method",
     ["method"],
     buckets=API_BUCKETS,
 )
 POLLING_CONFLICTS = Counter(
-    "tgbot_polling_conflicts",
+    "telegram_bot_polling_conflicts",
     "409 Conflicts met while polling: another poller, or a webhook",
     ["kind"],
 )
 LOCK_REFUSALS = Counter(
-    "tgbot_polling_lock_refusals",
+    "telegram_bot_polling_lock_refusals",
     "Polling refused or stopped because another poller holds the local lock or the Redis lease",
     ["lock"],
 )
 FLOOD_WAITS = Histogram(
-    "tgbot_flood_wait_seconds",
+    "telegram_bot_flood_wait_seconds",
     "Seconds a Bot API call was held back by flood control, by reason (pacing, retry_after)",
     ["reason"],
     buckets=FLOOD_BUCKETS,
 )
 REDIS_SECONDS = Histogram(
-    "tgbot_redis_command_duration_seconds",
+    "telegram_bot_redis_command_duration_seconds",
     "Redis command latency (REDIS_URL), by operation",
     ["operation"],
     buckets=REDIS_BUCKETS,
 )
 REDIS_ERRORS = Counter(
-    "tgbot_redis_errors",
+    "telegram_bot_redis_errors",
     "Redis commands that failed (REDIS_URL), by operation",
     ["operation"],
 )
 WEBHOOK_PENDING = Gauge(
-    "tgbot_webhook_pending_updates",
+    "telegram_bot_webhook_pending_updates",
     "getWebhookInfo's pending_update_count: updates Telegram holds for the webhook",
     multiprocess_mode="mostrecent",
 )
 WEBHOOK_LAST_ERROR = Gauge(
-    "tgbot_webhook_last_error_timestamp_seconds",
+    "telegram_bot_webhook_last_error_timestamp_seconds",
     "getWebhookInfo's last_error_date: when Telegram last failed to deliver (0: never)",
     multiprocess_mode="mostrecent",
 )
 START_TIME = Gauge(
-    "tgbot_process_start_time_seconds",
+    "telegram_bot_process_start_time_seconds",
     "When this process (each gunicorn worker: label pid) started, in Unix time",
     multiprocess_mode="liveall",
 )
 BUILD_INFO = Gauge(
-    "tgbot_build_info",
+    "telegram_bot_build_info",
     "Always 1: the template's version, aiogram's and Python's",
     ["version", "aiogram", "python"],
     multiprocess_mode="max",

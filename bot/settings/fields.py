@@ -65,17 +65,17 @@ def setting(
 
 def default_lock_dir() -> Path:
     """A folder of this account alone, so that nobody else can plant a lock file or holder
-    details in it: the user's runtime folder (`$XDG_RUNTIME_DIR/tg-bot` on Linux,
-    `%LOCALAPPDATA%\\Temp\\tg-bot` on Windows, `~/Library/Caches/TemporaryItems/tg-bot` on
-    macOS), else the user's cache folder."""
+    details in it: the user's runtime folder (`$XDG_RUNTIME_DIR/telegram-bot` on Linux,
+    `%LOCALAPPDATA%\\Temp\\telegram-bot` on Windows,
+    `~/Library/Caches/TemporaryItems/telegram-bot` on macOS), else the user's cache folder."""
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, cron) and falls back to
         # `runtime-<uid>` in the temp folder, checked to be this account's.
         warnings.simplefilter("ignore")
         try:
-            return Path(platformdirs.user_runtime_dir("tg-bot", appauthor=False))
+            return Path(platformdirs.user_runtime_dir("telegram-bot", appauthor=False))
         except OSError:  # that fallback exists and belongs to someone else
-            return Path(platformdirs.user_cache_dir("tg-bot", appauthor=False))
+            return Path(platformdirs.user_cache_dir("telegram-bot", appauthor=False))
 
 
 def under_project_root(path: Path | None) -> Path | None:

@@ -190,7 +190,7 @@ class PollingSettings(BaseModel):
         factory=default_lock_dir,
         description="folder of the polling lock files (relative: to the project root)",
         shown_default="a folder of your account alone (your runtime folder, e.g. "
-        "`/run/user/1000/tg-bot`, `%LOCALAPPDATA%\\Temp\\tg-bot`)",
+        "`/run/user/1000/telegram-bot`, `%LOCALAPPDATA%\\Temp\\telegram-bot`)",
     )
     polling_conflict_grace: float = setting(
         30.0,

@@ -16,7 +16,8 @@ import pytest
 from bot.cli import build_parser, main
 from bot.exit_codes import ExitCode
 from bot.sandbox_mode import announce, sandbox_settings
-from tests.helpers.sandbox_run import PageClient, fresh_copy, page_address, run_py
+from tests.helpers.project_copy import fresh_copy, run_py
+from tests.helpers.sandbox_run import PageClient, page_address
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -158,7 +158,7 @@ def test_gunicorn_empties_the_metrics_folder_on_start_and_removes_its_own_on_exi
     conf = load_gunicorn_conf(monkeypatch)
     conf["_empty_metrics_dir"]()  # type: ignore[operator]
     own = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])  # set for the workers it forks
-    assert own.is_dir() and own.name.startswith("tg-bot-metrics-")
+    assert own.is_dir() and own.name.startswith("telegram-bot-metrics-")
     conf["on_exit"](None)  # type: ignore[operator]
     assert not own.exists()
 

@@ -90,10 +90,10 @@ async def test_one_scrape_of_metrics_sums_every_gunicorn_worker(stack: Stack) ->
     metrics = await scrape_gunicorn(stack)
 
     assert len(handled_by) == WORKERS, master.output
-    assert metrics.value("tgbot_updates_total", type="message", outcome="handled") == 8
-    assert metrics.value("tgbot_handler_duration_seconds_count", router="slow") == 8
-    assert metrics.labels("tgbot_process_start_time_seconds", "pid") == handled_by
-    assert metrics.value("tgbot_updates_in_flight") == 0
+    assert metrics.value("telegram_bot_updates_total", type="message", outcome="handled") == 8
+    assert metrics.value("telegram_bot_handler_duration_seconds_count", router="slow") == 8
+    assert metrics.labels("telegram_bot_process_start_time_seconds", "pid") == handled_by
+    assert metrics.value("telegram_bot_updates_in_flight") == 0
 
 
 async def test_nginx_passes_only_post_on_the_webhook_path_and_get_readyz(stack: Stack) -> None:

@@ -28,6 +28,7 @@ TEMPLATE_ONLY = (
     "tests/generate/",
     "tests/helpers/template.py",
     "tests/unit/test_docs_settings_table.py",
+    "tests/unit/test_windows_docs.py",
     ".copier/",
     "[[= _copier_conf.answers_file =]]",
 )

@@ -11,7 +11,7 @@ import psutil
 
 from sandbox.records import ApiCall
 from tests.helpers.processes import Program, write_env_file
-from tests.helpers.sandbox_run import fresh_copy, run_py
+from tests.helpers.project_copy import fresh_copy, run_py
 
 # What the supervisor prints once a restarted bot polls, and when the bot exits on its own.
 RESTARTED = "the bot was restarted in"

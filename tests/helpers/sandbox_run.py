@@ -3,51 +3,16 @@ chat page over HTTP as the page's JavaScript does."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import pytest
 
-from bot.settings import env_names
-from tests.helpers.processes import ROOT, Program
+from tests.helpers.processes import Program
 
 PAGE_LINE = re.compile(r"chat with the bot at (http://127\.0\.0\.1:\d+)/")
 SANDBOX_BOT_ID = 123456  # bot.sandbox_mode.SANDBOX_TOKEN's number
-
-
-def fresh_copy(destination: Path, only: Iterable[str] | None = None) -> Path:
-    """The project's files as a fresh clone has them (tracked and new, never ignored ones such
-    as `.env.local`), copied to `destination`; `only` keeps just these top-level entries."""
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs a git checkout of the project (Debian package `git`)")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    keep = set(only) if only is not None else None
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if not source.is_file() or (keep is not None and name.split("/")[0] not in keep):
-            continue
-        target = destination / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-    return destination
-
-
-def run_py(project: Path, *args: str) -> Program:
-    """`python run.py ...` in `project`, with none of the bot's variables inherited."""
-    env = {k: v for k, v in os.environ.items() if k not in env_names()}
-    return Program([sys.executable, "run.py", *args], {**env, "PYTHONUNBUFFERED": "1"}, cwd=project)
 
 
 async def page_address(program: Program) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import env_names
-from tests.helpers.sandbox_run import fresh_copy
+from tests.helpers.project_copy import fresh_copy
 
 # A `# copier:` line is template syntax: rendering removes it (copier.yml, `block_start_string`).
 DIRECTIVE = re.compile(r"^[ \t]*# copier:.*\n?", re.MULTILINE)

@@ -63,11 +63,11 @@ async def test_json_logs_metrics_port_doctor_and_one_scrubbed_sentry_event_per_e
         bot.send_signal(signal.SIGTERM)
         assert await bot.wait() == ExitCode.OK
 
-    updates = "tgbot_updates_total"
+    updates = "telegram_bot_updates_total"
     assert metrics.value(updates, type="message", outcome="handled") == 1
     assert metrics.value(updates, type="message", outcome="failed") == 1
-    assert metrics.value("tgbot_api_requests_total", method="getUpdates", outcome="ok") >= 1
-    assert metrics.value("tgbot_handler_duration_seconds_count", handler="fail") == 1
+    assert metrics.value("telegram_bot_api_requests_total", method="getUpdates", outcome="ok") >= 1
+    assert metrics.value("telegram_bot_handler_duration_seconds_count", handler="fail") == 1
     # doctor read the same /metrics: one update in two failed.
     check = next(c for c in report["checks"] if c["id"] == "metrics")
     assert check["status"] == "warning" and "1 failed in a handler (50.0%)" in check["summary"]

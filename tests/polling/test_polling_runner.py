@@ -93,7 +93,9 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
     make_settings: MakeSettings,
     logs: LogWatcher,
 ) -> None:
-    conflicts_before = this_process_metrics().value("tgbot_polling_conflicts_total", kind="poller")
+    conflicts_before = this_process_metrics().value(
+        "telegram_bot_polling_conflicts_total", kind="poller"
+    )
     bot = await start_runner(make_settings(POLLING_CONFLICT_GRACE="1"))
     stop = asyncio.Event()
     other = asyncio.create_task(foreign_poller(emulator.base_url, token, stop))
@@ -111,7 +113,7 @@ async def test_a_persistent_foreign_poller_makes_the_bot_exit_5_after_the_grace_
     assert len(diagnoses) == 1, warnings  # one diagnosis, not one line per retry
     assert "python -m bot doctor" in diagnoses[0]
     assert any("Giving up after 1 s of 409 Conflicts" in line for line in warnings)
-    conflicts = this_process_metrics().value("tgbot_polling_conflicts_total", kind="poller")
+    conflicts = this_process_metrics().value("telegram_bot_polling_conflicts_total", kind="poller")
     assert conflicts - conflicts_before >= 2  # each 409 is counted, not only the diagnosis
 
 

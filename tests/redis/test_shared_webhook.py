@@ -145,9 +145,9 @@ async def test_while_redis_is_down_updates_get_503_are_counted_and_are_each_hand
     assert len([line for line in outage if "updates are not taken" in line]) == 1
     after = await scrape(worker.base_url + "/metrics")
     for name, labels, at_least in [
-        ("tgbot_redis_errors_total", {}, 1),
-        ("tgbot_redis_command_duration_seconds_count", {"operation": "update_claim"}, 12),
-        ("tgbot_webhook_refusals_total", {"status": "503"}, 1),
+        ("telegram_bot_redis_errors_total", {}, 1),
+        ("telegram_bot_redis_command_duration_seconds_count", {"operation": "update_claim"}, 12),
+        ("telegram_bot_webhook_refusals_total", {"status": "503"}, 1),
     ]:
         assert after.value(name, **labels) - before.value(name, **labels) >= at_least, name
 

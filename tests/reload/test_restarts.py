@@ -12,13 +12,13 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.exit_codes import ExitCode
 from bot.polling.lock import read_lock_holder
 from sandbox import Emulator
 from tests.helpers.processes import Program
+from tests.helpers.project_copy import run_py
 from tests.helpers.reload import (
     ECHO,
     EXITED,
@@ -30,7 +30,6 @@ from tests.helpers.reload import (
     run_in_copy,
     set_echo_prefix,
 )
-from tests.helpers.sandbox_run import PageClient, page_address, run_py
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"),
@@ -50,6 +49,32 @@ async def programs() -> AsyncIterator[list[Program]]:
         await program.stop(signal.SIGINT)
 
 
+# copier: if sandbox
+async def test_sandbox_reload_keeps_the_chat_page_across_restarts(
+    tmp_path: Path, polling_env: dict[str, str], programs: list[Program]
+) -> None:
+    project, _ = copy_project(tmp_path / "project", polling_env, "sandbox")
+    supervisor = await run_in_copy(project, "--sandbox", "--reload").start()
+    programs.append(supervisor)
+    import aiohttp
+
+    from tests.helpers.sandbox_run import PageClient, page_address
+
+    page = await page_address(supervisor)
+    await supervisor.wait_for_lines(POLLING, timeout=WAIT)
+    async with aiohttp.ClientSession() as http:
+        chat = PageClient(http, page)
+        assert await chat.say("before") == "before"
+        set_echo_prefix(project, "new: ")
+        await supervisor.wait_for_lines(RESTARTED, timeout=WAIT)
+        assert await chat.say("after") == "new: after"  # the same page, the new code
+
+    supervisor.send_signal(signal.SIGINT)  # Ctrl+C
+    assert await supervisor.wait(timeout=WAIT) == ExitCode.OK, supervisor.output
+    assert processes_in(project) == []
+
+
+# copier: endif
 async def test_saved_handler_answers_after_restarts_with_one_poller_and_no_lost_message(
     tmp_path: Path,
     emulator: Emulator,
@@ -163,23 +188,3 @@ async def test_broken_save_waits_for_its_fix_and_no_other_poller_may_start_meanw
     assert await supervisor.wait(timeout=WAIT) == ExitCode.OK, supervisor.output
     assert processes_in(project) == []
     assert [c for c in emulator.api_calls(token, "getUpdates") if c.error_code == 409] == []
-
-
-async def test_sandbox_reload_keeps_the_chat_page_across_restarts(
-    tmp_path: Path, polling_env: dict[str, str], programs: list[Program]
-) -> None:
-    project, _ = copy_project(tmp_path / "project", polling_env, "sandbox")
-    supervisor = await run_in_copy(project, "--sandbox", "--reload").start()
-    programs.append(supervisor)
-    page = await page_address(supervisor)
-    await supervisor.wait_for_lines(POLLING, timeout=WAIT)
-    async with aiohttp.ClientSession() as http:
-        chat = PageClient(http, page)
-        assert await chat.say("before") == "before"
-        set_echo_prefix(project, "new: ")
-        await supervisor.wait_for_lines(RESTARTED, timeout=WAIT)
-        assert await chat.say("after") == "new: after"  # the same page, the new code
-
-    supervisor.send_signal(signal.SIGINT)  # Ctrl+C
-    assert await supervisor.wait(timeout=WAIT) == ExitCode.OK, supervisor.output
-    assert processes_in(project) == []

@@ -1,4 +1,4 @@
-"""How a Bot API call's failure is labelled in tgbot_api_requests_total: a dashboard groups
+"""How a Bot API call's failure is labelled in telegram_bot_api_requests_total: a dashboard groups
 the 4xx answers by what went wrong, in a bounded set of labels."""
 
 from __future__ import annotations

@@ -233,11 +233,15 @@ def test_the_lock_its_details_and_a_new_lock_folder_are_this_accounts_alone(
             path.name: stat.S_IMODE(path.stat().st_mode)
             for path in (lock.path.parent, lock.path, holder_path(lock.path))
         }
-    assert modes == {"locks": 0o700, "tg-bot-42.lock": 0o600, "tg-bot-42.lock.json": 0o600}
+    assert modes == {
+        "locks": 0o700,
+        "telegram-bot-42.lock": 0o600,
+        "telegram-bot-42.lock.json": 0o600,
+    }
 
 
 def test_the_default_lock_folder_is_not_the_shared_temp_folder(tmp_path: Path) -> None:
     # Anyone can create files in /tmp: a lock planted there made run.py advise `kill 1`.
     settings = load_settings(overrides={"BOT_TOKEN": TOKEN}, root=tmp_path, environment=False)
     assert settings.lock_dir != Path(tempfile.gettempdir())
-    assert settings.lock_dir.name == "tg-bot"
+    assert settings.lock_dir.name == "telegram-bot"

@@ -18,7 +18,7 @@ from tests.helpers.processes import ROOT
 MONITORING = ROOT / "deploy" / "monitoring"
 DASHBOARD = MONITORING / "grafana-dashboard.json"
 ALERTS = MONITORING / "alerts.yml"
-METRIC_NAME = re.compile(r"\btgbot_[a-z0-9_]+")
+METRIC_NAME = re.compile(r"\btelegram_bot_[a-z0-9_]+")
 
 
 def served_names() -> set[str]:
