@@ -22,6 +22,8 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 
 from bot.runtime.dedup import MemoryDeduplicator, UpdateDeduplicator
+from bot.runtime.flood import FloodLimits, LocalBudget
+from bot.runtime.flood_session import FloodControl
 from bot.runtime.inline_filters import run_pure_filters_inline
 from bot.settings import Settings
 
@@ -29,11 +31,16 @@ if TYPE_CHECKING:
     from bot.runtime.redis_state import SharedState
 
 
-def create_bot(settings: Settings) -> Bot:
-    """A Bot talking to TELEGRAM_API_URL (api.telegram.org, a local Bot API server, the sandbox)."""
+def create_bot(settings: Settings, shared: SharedState | None = None) -> Bot:
+    """A Bot talking to TELEGRAM_API_URL (api.telegram.org, a local Bot API server, the
+    sandbox), its messages paced at Telegram's limits (FLOOD_*): in a budget of this process,
+    or, given the shared state (REDIS_URL), in one budget for all the bot's processes."""
     session = AiohttpSession()
     if not settings.uses_official_api:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    if settings.flood_control:
+        budget = LocalBudget() if shared is None else shared.flood_budget()
+        session.middleware(FloodControl(FloodLimits(settings), budget))
     return Bot(
         token=settings.token,
         session=session,

@@ -14,6 +14,7 @@ talk to the bot by hand. `python run.py --sandbox` runs it with the bot; standal
 
 from sandbox.emulator import Emulator
 from sandbox.errors import BotApiError
+from sandbox.flood import FloodLimits
 from sandbox.records import ApiCall, Delivery, WebhookState
 
-__all__ = ["ApiCall", "BotApiError", "Delivery", "Emulator", "WebhookState"]
+__all__ = ["ApiCall", "BotApiError", "Delivery", "Emulator", "FloodLimits", "WebhookState"]

@@ -68,7 +68,7 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
 
     runner = PollingRunner(
         settings,
-        create_bot(settings),
+        create_bot(settings, shared),
         create_dispatcher(settings, shared),
         takeover=takeover,
         record=shared.deduplicator() if shared is not None else None,
