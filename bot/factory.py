@@ -1,7 +1,8 @@
 """The one place that builds the Bot, the FSM storage and the Dispatcher.
 
 Handlers receive what the dispatcher holds by aiogram's dependency injection: an argument
-named `settings` gets the `Settings`, one named `redis` the Redis client (with REDIS_URL).
+named `settings` gets the `Settings`, one named `redis` the Redis client (with REDIS_URL),
+one named `broadcaster` the broadcast helper (`bot.runtime.broadcast.Broadcaster`).
 `handlers/__init__.py` lists the routers in `get_routers()` and may define
 `setup(dispatcher)` to add middlewares, startup and shutdown hooks, or more injected objects
 (`dispatcher["db"] = ...`); every mode runs it.
@@ -21,6 +22,8 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 
+from bot.runtime.broadcast import Broadcaster, BroadcastStore
+from bot.runtime.broadcast_files import FileBroadcastStore, broadcasts_dir
 from bot.runtime.dedup import MemoryDeduplicator, UpdateDeduplicator
 from bot.runtime.flood import FloodLimits, LocalBudget
 from bot.runtime.flood_session import FloodControl
@@ -77,6 +80,20 @@ def create_deduplicator(shared: SharedState | None) -> UpdateDeduplicator:
     return MemoryDeduplicator() if shared is None else shared.deduplicator()
 
 
+def create_broadcaster(settings: Settings, shared: SharedState | None) -> Broadcaster:
+    """The broadcast helper handlers receive as `broadcaster`: progress in Redis, or in
+    files in LOCK_DIR without REDIS_URL."""
+    if shared is None:
+        store: BroadcastStore = FileBroadcastStore(
+            broadcasts_dir(settings.lock_dir, settings.bot_id)
+        )
+    else:
+        from bot.runtime.broadcast_redis import RedisBroadcastStore
+
+        store = RedisBroadcastStore(shared)
+    return Broadcaster(store, paced=settings.flood_control)
+
+
 def handlers_module(settings: Settings) -> ModuleType:
     """HANDLERS_MODULE (`handlers` by default), imported."""
     return importlib.import_module(settings.handlers_module)
@@ -89,7 +106,8 @@ def load_routers(settings: Settings) -> list[Router]:
 
 
 def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> Dispatcher:
-    """A Dispatcher with the FSM storage, `settings` (and `redis` with REDIS_URL) injected,
+    """A Dispatcher with the FSM storage, `settings`, `broadcaster` (and `redis` with
+    REDIS_URL) injected,
     every handlers router included and the handlers' `setup(dispatcher)` applied; cheap sync
     filters run inline. `shared` is made from the settings unless given."""
     if shared is None:
@@ -99,6 +117,11 @@ def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> 
     dispatcher["settings"] = settings
     if shared is not None:
         dispatcher["redis"] = shared.redis
+    broadcaster = create_broadcaster(settings, shared)
+    dispatcher["broadcaster"] = broadcaster
+    # Unfinished broadcasts go on after a restart; a stop keeps their progress.
+    dispatcher.startup.register(broadcaster.resume)
+    dispatcher.shutdown.register(broadcaster.stop)
     module = handlers_module(settings)
     dispatcher.include_routers(*module.get_routers())
     setup = getattr(module, "setup", None)

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,6 +37,8 @@ BULK_HORIZON = 0.3
 LOCAL_BUDGETS_KEPT = 10_000
 
 _BULK: ContextVar[bool] = ContextVar("flood_bulk_lane", default=False)
+SendHook = Callable[[], Awaitable[None]]
+_ON_TURN: ContextVar[SendHook | None] = ContextVar("flood_on_turn", default=None)
 
 
 @contextlib.contextmanager
@@ -52,6 +54,24 @@ def bulk_lane() -> Iterator[None]:
 def in_bulk_lane() -> bool:
     """Whether the current task sends bulk traffic."""
     return _BULK.get()
+
+
+@contextlib.contextmanager
+def on_turn(hook: SendHook) -> Iterator[None]:
+    """Run `hook` when a message sent inside has waited for its slot, right before it goes:
+    the broadcast notes "sending" there, so that a crash during the wait loses nothing."""
+    token = _ON_TURN.set(hook)
+    try:
+        yield
+    finally:
+        _ON_TURN.reset(token)
+
+
+async def turn_has_come() -> None:
+    """Called by flood control once a message's slot has come (runs the `on_turn` hook)."""
+    hook = _ON_TURN.get()
+    if hook is not None:
+        await hook()
 
 
 async def flood_wait(seconds: float, cause: str) -> None:

@@ -27,6 +27,7 @@ from bot.runtime.flood import (
     FloodLog,
     flood_wait,
     in_bulk_lane,
+    turn_has_come,
 )
 from bot.runtime.retry import RetryPolicy, call_with_retry
 
@@ -73,6 +74,7 @@ class FloodControl(BaseRequestMiddleware):
 
         async def attempt() -> Response[TelegramType]:
             await self.wait_turn(budgets)
+            await turn_has_come()
             return await make_request(bot, method)
 
         what = name if chat_id is None else f"{name} to chat {chat_id}"
