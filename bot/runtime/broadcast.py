@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 CONCURRENCY = 8
 # Seconds between two looks for an unfinished job nobody runs (its runner died).
 RESUME_INTERVAL = 15.0
+# Seconds a stop waits for the messages on their way (so none is left unknown).
+STOP_GRACE = 5.0
 SENDING, SENT, BLOCKED, FAILED = "sending", "sent", "blocked", "failed"
 
 
@@ -119,6 +121,7 @@ class Broadcaster:
         self.paced = paced
         self._tasks: dict[str, asyncio.Task[BroadcastReport | None]] = {}
         self._resumer: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(
         self, bot: Bot, job_id: str, chat_ids: Sequence[int], text: str, report_to: int | None
@@ -136,11 +139,17 @@ class Broadcaster:
         self._resumer = asyncio.create_task(self._resume_forever(bot), name="broadcast-resume")
 
     async def stop(self) -> None:
-        """Shutdown hook: stop sending (the progress is kept; the next start resumes)."""
-        tasks = [t for t in (*self._tasks.values(), self._resumer) if t is not None]
-        for task in tasks:
+        """Shutdown hook: stop sending (the progress is kept; the next start resumes). The
+        messages on their way get STOP_GRACE seconds to arrive."""
+        self._stopping = True
+        if self._resumer is not None:
+            self._resumer.cancel()
+        running = [task for task in self._tasks.values() if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=STOP_GRACE)
+        for task in running:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*running, *filter(None, [self._resumer]), return_exceptions=True)
 
     async def wait(self, job_id: str) -> BroadcastReport | None:
         """The report of a job this process runs, once it is done (None: not run here)."""
@@ -168,6 +177,8 @@ class Broadcaster:
                 if job is None:
                     return None  # another process runs it
                 report = await self._send_all(bot, job)
+                if self._stopping:
+                    return None  # not finished: the next start resumes it
                 await self.store.finish(job_id)
         except asyncio.CancelledError:
             raise
@@ -195,6 +206,8 @@ class Broadcaster:
 
         async def worker() -> None:
             for chat_id in todo:  # one iterator: each chat is taken by one worker
+                if self._stopping:
+                    return
                 progress[chat_id] = await self._send_one(bot, job, chat_id)
 
         with bulk_lane():
