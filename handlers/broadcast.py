@@ -1,4 +1,4 @@
-"""/broadcast <text>: an admin (ADMIN_IDS) sends a message to every chat of the audience.
+"""/broadcast <text>: one of the bot's admins (see admin.py) sends a message to many chats.
 
 The sending is the runtime's broadcast helper, which handlers receive as an argument named
 `broadcaster`: it sends at Telegram's limit in the background (so the bot keeps answering
