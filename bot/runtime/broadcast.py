@@ -183,7 +183,9 @@ class Broadcaster:
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("Broadcast %s stopped; the next start resumes it.", job_id)
+            logger.exception(
+                "Broadcast %s stopped; it is tried again within %.0f s.", job_id, RESUME_INTERVAL
+            )
             return None
         logger.info(report.summary())
         if job.report_to is not None:
