@@ -10,7 +10,8 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from bot.factory import create_bot
+from bot.factory import create_bot, create_dispatcher
+from bot.polling.runner import PollingRunner
 from bot.settings import Settings, load_settings
 from sandbox import Emulator
 from tests.helpers.flood import (
@@ -22,6 +23,7 @@ from tests.helpers.flood import (
     too_many_requests,
 )
 from tests.helpers.logs import LogWatcher
+from tests.helpers.polling import RunningBot
 
 StartEmulator = Callable[[float], Awaitable[Emulator]]
 
@@ -64,6 +66,35 @@ async def test_1000_messages_to_1000_chats_all_arrive_at_the_global_limit_withou
         f"{too_many_requests(tg, token)} 429s received"
     )
     assert allowed * 0.95 <= took <= allowed * 1.10
+    assert too_many_requests(tg, token) == 0
+
+
+async def test_300_users_at_once_and_one_user_writing_10_times_all_get_their_replies(
+    limited_emulator: StartEmulator, token: str, tmp_path: Path
+) -> None:
+    # The measurement on main: 60 of 310 replies, 250 lost to 429s.
+    scale = 4
+    tg = await limited_emulator(scale)
+    settings = settings_for(tg, token, tmp_path, scale)
+    runner = PollingRunner(settings, create_bot(settings), create_dispatcher(settings))
+    bot = RunningBot(runner, asyncio.create_task(runner.run()))
+    try:
+        await tg.wait_until(lambda: tg.bot(token).long_poll_parked, what="the long poll")
+        for user in range(1, 301):
+            tg.send_text(token, f"hi from {user}", chat_id=user)
+        for n in range(10):
+            tg.send_text(token, f"message {n}", chat_id=500)
+        await tg.wait_until(
+            lambda: len(delivered(tg, token)) >= 310,
+            timeout=60,
+            what="310 replies",
+            have=lambda: len(delivered(tg, token)),
+        )
+    finally:
+        await bot.stop()
+
+    assert all(len(tg.bot_messages(token, user)) == 1 for user in range(1, 301))
+    assert [m["text"] for m in tg.bot_messages(token, 500)] == [f"message {n}" for n in range(10)]
     assert too_many_requests(tg, token) == 0
 
 
@@ -123,8 +154,8 @@ async def test_methods_that_do_not_count_are_not_delayed_by_a_spent_budget(
     tg.add_chats(token, [5])
     bot = create_bot(settings_for(tg, token, tmp_path, 1))
     try:
-        # Spend the chat's budget: the next message's slot is seconds away.
-        pending = asyncio.gather(*(bot.send_message(5, str(n)) for n in range(6)))
+        # Spend the chat's budget: the next message's slot is a second or two away.
+        pending = asyncio.gather(*(bot.send_message(5, str(n)) for n in range(4)))
         await tg.wait_api_calls(token, "sendMessage", 2)
         loop = asyncio.get_running_loop()
         began = loop.time()
