@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,11 +46,16 @@ class FileBroadcastStore:
         """Keep a new job; False when a job with its id exists."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(job.id, ".job.json")
+        # Written aside, then linked into place: a crash never leaves half a job behind,
+        # and the link fails if the job exists.
+        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        draft.write_text(json.dumps(dataclasses.asdict(job)), encoding="utf-8")
         try:
-            with path.open("x", encoding="utf-8") as file:
-                json.dump(dataclasses.asdict(job), file)
+            os.link(draft, path)
         except FileExistsError:
             return False
+        finally:
+            draft.unlink()
         return True
 
     async def unfinished(self) -> list[str]:
