@@ -212,8 +212,12 @@ class Broadcaster:
                     return
                 progress[chat_id] = await self._send_one(bot, job, chat_id)
 
+        # A task group: one worker's failure (Redis gone) stops the others, so that nothing
+        # is sent once the job is let go.
         with bulk_lane():
-            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+            async with asyncio.TaskGroup() as group:
+                for _ in range(CONCURRENCY):
+                    group.create_task(worker())
         report = BroadcastReport(job.id, len(job.chat_ids))
         for state in progress.values():
             report.counts[state] = report.counts.get(state, 0) + 1

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 COUNTED_PREFIXES = ("send", "copyMessage", "forwardMessage", "editMessage")
 # Typing indicators: Telegram does not count them as messages.
 NOT_COUNTED = frozenset({"sendChatAction"})
+# Times a message that woke too late books a new slot before it goes anyway.
+MAX_REBOOKS = 3
 
 
 def counts_against_limits(api_method: str) -> bool:
@@ -88,9 +90,10 @@ class FloodControl(BaseRequestMiddleware):
         horizon = BULK_HORIZON if in_bulk_lane() else None
         # A busy event loop wakes sleepers late, all at once: sent together, the messages of
         # several slots would reach Telegram as one burst. One that wakes later than this
-        # books a new slot instead.
+        # books a new slot instead (a few times at most: a loop always late still sends).
         lateness = min(b.tolerance or b.interval for b in budgets) / 2
         loop = asyncio.get_running_loop()
+        rebooked = 0
         while True:
             booking = await self.budget.book(budgets, horizon)
             if not booking.booked:
@@ -100,5 +103,6 @@ class FloodControl(BaseRequestMiddleware):
                 return
             due = loop.time() + booking.wait
             await flood_wait(booking.wait, "pacing")
-            if loop.time() - due <= lateness:
+            if loop.time() - due <= lateness or rebooked == MAX_REBOOKS:
                 return
+            rebooked += 1
