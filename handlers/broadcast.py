@@ -61,7 +61,11 @@ async def broadcast(
     try:
         chats = await asyncio.to_thread(read_audience, path)
     except (OSError, ValueError) as exc:
-        await message.answer(f"Cannot read BROADCAST_AUDIENCE_FILE {path}: {exc}", parse_mode=None)
+        await message.answer(
+            f"Cannot read BROADCAST_AUDIENCE_FILE {path} ({exc}). Put one chat id a line in it, "
+            "or point the setting at the right file, then send the command again.",
+            parse_mode=None,
+        )
         return
     # The command's own id: the same update delivered again does not start a second one.
     job_id = f"{message.chat.id}-{message.message_id}"
