@@ -39,8 +39,11 @@ if TYPE_CHECKING:
 COUNTED_PREFIXES = ("send", "copyMessage", "forwardMessage", "editMessage")
 # Typing indicators: Telegram does not count them as messages.
 NOT_COUNTED = frozenset({"sendChatAction"})
-# Times a message that woke too late books a new slot before it goes anyway.
-MAX_REBOOKS = 3
+# A message that woke too late books a new slot once, then goes anyway: each new slot costs
+# one of the budget, and a loop that is always late must still send.
+MAX_REBOOKS = 1
+# Late by less than this is timer jitter, not a stall worth a new slot.
+JITTER = 0.02
 
 
 def counts_against_limits(api_method: str) -> bool:
@@ -90,8 +93,8 @@ class FloodControl(BaseRequestMiddleware):
         horizon = BULK_HORIZON if in_bulk_lane() else None
         # A busy event loop wakes sleepers late, all at once: sent together, the messages of
         # several slots would reach Telegram as one burst. One that wakes later than this
-        # books a new slot instead (a few times at most: a loop always late still sends).
-        lateness = min(b.tolerance or b.interval for b in budgets) / 2
+        # books a new slot instead.
+        lateness = max(min(b.tolerance or b.interval for b in budgets) / 2, JITTER)
         loop = asyncio.get_running_loop()
         rebooked = 0
         while True:
