@@ -76,15 +76,17 @@ class EmulatorThread:
             self._ready.set_exception(exc)  # start() raises it in the main thread
 
     async def _serve(self) -> None:
-        from sandbox import Emulator  # only here: see the module docstring
+        from sandbox import Emulator, FloodLimits  # only here: see the module docstring
 
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        emulator = Emulator(port=PREFERRED_PORT, test_plugins=(TEST_PLUGIN,))
+        # Telegram's flood limits, so the sandbox shows what a too-fast bot meets.
+        options: dict[str, Any] = {"test_plugins": (TEST_PLUGIN,), "flood_limits": FloodLimits()}
+        emulator = Emulator(port=PREFERRED_PORT, **options)
         try:
             await emulator.start()
         except OSError:  # the port is taken, e.g. by another `--sandbox`
             await emulator.stop()
-            emulator = Emulator(port=0, test_plugins=(TEST_PLUGIN,))
+            emulator = Emulator(port=0, **options)
             await emulator.start()
         self._ready.set_result(emulator.base_url)
         try:

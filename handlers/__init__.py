@@ -12,7 +12,7 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
-from handlers import admin, echo, errors, menu, start, survey
+from handlers import admin, broadcast, echo, errors, menu, start, survey
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def get_routers() -> list[Router]:
         errors.create_router(),
         start.create_router(),
         admin.create_router(),
+        broadcast.create_router(),
         menu.create_router(),
         survey.create_router(),
         echo.create_router(),

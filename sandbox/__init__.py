@@ -16,6 +16,7 @@ talk to the bot by hand. Standalone it is `python -m sandbox --port 8081`.
 
 from sandbox.emulator import Emulator
 from sandbox.errors import BotApiError
+from sandbox.flood import FloodLimits
 from sandbox.records import ApiCall, Delivery, WebhookState
 
-__all__ = ["ApiCall", "BotApiError", "Delivery", "Emulator", "WebhookState"]
+__all__ = ["ApiCall", "BotApiError", "Delivery", "Emulator", "FloodLimits", "WebhookState"]

@@ -9,6 +9,7 @@ import signal
 import sys
 
 from sandbox.emulator import Emulator
+from sandbox.flood import FloodLimits
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -24,6 +25,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--official-webhook-rules",
         action="store_true",
         help="refuse http and ports other than 443/80/88/8443, as api.telegram.org does",
+    )
+    parser.add_argument(
+        "--no-flood-limits",
+        dest="flood_limits",
+        action="store_false",
+        help="do not answer 429 to a bot that sends faster than Telegram allows (on by default)",
+    )
+    parser.add_argument(
+        "--flood-scale",
+        type=float,
+        default=1.0,
+        help="multiply Telegram's flood limits' rates (same bursts), e.g. 10 for fast tests",
     )
     return parser.parse_args(argv)
 
@@ -43,6 +56,7 @@ async def serve(args: argparse.Namespace) -> None:
         retry_max_delay=args.retry_max_delay,
         webhook_change_interval=args.webhook_change_interval,
         official_webhook_rules=args.official_webhook_rules,
+        flood_limits=FloodLimits().scaled(args.flood_scale) if args.flood_limits else None,
     ) as tg:
         # Scripts wait for this exact line before they start a bot against us.
         print(f"sandbox: Bot API emulator listening on {tg.base_url}", flush=True)

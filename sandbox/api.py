@@ -69,6 +69,7 @@ async def execute(bot: BotState, method: str, params: JSON, via: str = "http") -
     try:
         if function is None:
             raise not_found()
+        bot.admit(name, params)
         result = await function(bot, params)
     except asyncio.CancelledError:
         # The client hung up (a long poll it gave up on): recorded, so that a test sees it ran.

@@ -48,6 +48,8 @@ class ControlRoutes:
             ("POST", f"{bot}/edit_user_message", self.edit_user_message),
             ("GET", f"{bot}/chats/{{chat_id}}/bot_messages", self.bot_messages),
             ("GET", f"{bot}/api_calls", self.api_calls),
+            ("GET", f"{bot}/flood", self.flood),
+            ("POST", f"{bot}/chats", self.add_chats),
             ("GET", f"{bot}/webhook", self.webhook),
             ("POST", f"{bot}/webhook", self.set_webhook),
             ("GET", f"{bot}/deliveries", self.deliveries),
@@ -121,6 +123,18 @@ class ControlRoutes:
     async def api_calls(self, request: web.Request, body: JSON) -> list[Any]:
         """Query: method (optional filter)."""
         return list(self.tg.api_calls(request.match_info["token"], request.query.get("method")))
+
+    async def flood(self, request: web.Request, body: JSON) -> JSON:
+        """Flood control: the limits, the 429s answered, each chat's send rate."""
+        return self.tg.flood_report(request.match_info["token"])
+
+    async def add_chats(self, request: web.Request, body: JSON) -> bool:
+        """Body: chat_ids (a list), chat_type (default private)."""
+        chat_ids = [int(chat_id) for chat_id in body["chat_ids"]]
+        self.tg.add_chats(
+            request.match_info["token"], chat_ids, str(body.get("chat_type", "private"))
+        )
+        return True
 
     async def webhook(self, request: web.Request, body: JSON) -> Any:
         """The webhook state."""

@@ -15,6 +15,7 @@ from sandbox.api import BotApiRoutes, not_found_handler
 from sandbox.chat_page import ChatPage
 from sandbox.control import ControlRoutes
 from sandbox.delivery import DeliveryManager
+from sandbox.flood import FloodLimits
 from sandbox.records import ApiCall, Delivery, EmulatorSettings, Fault, Signal, WebhookState
 from sandbox.registry import BotRegistry
 from sandbox.state import BotState
@@ -41,6 +42,7 @@ class Emulator:
         official_webhook_rules: bool = False,
         max_records: int = 10_000,
         test_plugins: tuple[str, ...] = (),
+        flood_limits: FloodLimits | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -53,6 +55,7 @@ class Emulator:
             official_webhook_rules=official_webhook_rules,
             max_records=max_records,
             test_plugins=test_plugins,
+            flood_limits=flood_limits,
         )
         self.signal = Signal()
         self._delivery = DeliveryManager()
@@ -167,6 +170,11 @@ class Emulator:
         """A user edits their message; returns the queued `edited_message` Update."""
         return users.edit_user_message(self.bot(token), chat_id, message_id, text)
 
+    def add_chats(self, token: str, chat_ids: list[int], chat_type: str = "private") -> None:
+        """Chats whose users wrote to the bot long ago (the bot may write to them; no update
+        is pending): the audience of a broadcast."""
+        users.add_chats(self.bot(token), chat_ids, chat_type)
+
     def block_bot(self, token: str, user_id: int, blocked: bool = True) -> None:
         """A user blocks the bot (or, with blocked=False, unblocks it): writing to them is a
         403 `Forbidden: bot was blocked by the user`. Their own messages still arrive."""
@@ -247,6 +255,12 @@ class Emulator:
         if method is None:
             return list(calls)
         return [c for c in calls if c.method.lower() == method.lower()]
+
+    def flood_report(self, token: str) -> JSON:
+        """Flood control: the limits, the 429s answered, each chat's send rate (empty when the
+        emulator enforces no limits)."""
+        flood = self.bot(token).flood
+        return flood.report() if flood is not None else {"limits": None, "chats": []}
 
     def webhook(self, token: str) -> WebhookState:
         """The webhook as getWebhookInfo sees it, plus its secret."""

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.flood import FloodLimits
+
 JSON = dict[str, Any]
 
 
@@ -29,6 +31,8 @@ class EmulatorSettings:
     max_records: int = 10_000
     # Modules an exported test names in `pytest_plugins`, so it runs outside tests/ too.
     test_plugins: tuple[str, ...] = ()
+    # Telegram's flood limits, enforced with 429s (None: off, as most tests want).
+    flood_limits: FloodLimits | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.errors import TERMINATED_BY_OTHER_GET_UPDATES, BotApiError, bad_request
+from sandbox.flood import FloodControl
 from sandbox.records import ApiCall, Delivery, EmulatorSettings, Fault, Signal, WebhookState
 from sandbox.shapes import bot_user
 
@@ -80,6 +81,8 @@ class BotState:
         self.calls: deque[ApiCall] = deque(maxlen=settings.max_records)
         self.deliveries: deque[Delivery] = deque(maxlen=settings.max_records)
         self.faults: list[Fault] = []
+        limits = settings.flood_limits
+        self.flood = FloodControl(limits) if limits is not None else None
         self._long_poll: asyncio.Future[None] | None = None
         # One counter for messages and calls, so a chat's messages and the calls that failed
         # in it can be put in the order they happened; `version` counts every change.
@@ -237,6 +240,17 @@ class BotState:
         """Log an answered call (the oldest go once `max_records` are kept)."""
         self.calls.append(dataclasses.replace(call, seq=next(self._sequence)))
         self.changed()
+
+    def admit(self, method: str, params: JSON) -> None:
+        """Flood control: count a call that sends to a chat, or raise 429 (when limits are on).
+        A call to a chat the bot cannot write to is left to the method's own 400."""
+        if self.flood is None:
+            return
+        chat_id = params.get("chat_id")
+        chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
+        if chat_id is not None and chat is None:
+            return
+        self.flood.admit(method, chat)
 
     def take_fault(self, method: str) -> Fault | None:
         """The injected fault for this call of `method`, consuming one of its uses."""

@@ -48,6 +48,14 @@ def send_text(
     return bot.enqueue("message", sent)
 
 
+def add_chats(bot: BotState, chat_ids: list[int], chat_type: str = "private") -> None:
+    """Chats the bot may write to, as if their users wrote long ago (no update is pending)."""
+    for chat_id in chat_ids:
+        user = human_user(_sender(chat_id, chat_type, None), None, None)
+        bot.chats.setdefault(chat_id, make_chat(chat_id, chat_type, user, None))
+    bot.changed()
+
+
 def send_command(
     bot: BotState,
     command: str,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.commands.context import DoctorContext
 from bot.commands.report import Check, Checks
+from bot.runtime.flood import FloodLimits
 from bot.settings import mask_token, read_settings
 from bot.settings.rules import KEYGEN_COMMAND, telegram_refusal
 
@@ -24,6 +25,7 @@ SAME_TOKEN = Checks("same_token", "token reuse")
 ENV_PERMISSIONS = Checks("env_permissions", ".env.production access")
 WEBHOOK_URL = Checks("webhook_url", "webhook URL")
 WEBHOOK_SECRET = Checks("webhook_secret", "webhook secret")
+FLOOD = Checks("flood_control", "flood control")
 
 
 def check_config(ctx: DoctorContext) -> list[Check]:
@@ -156,3 +158,33 @@ def check_webhook_secret(ctx: DoctorContext) -> Check:
             fix=fix,
         )
     return WEBHOOK_SECRET.ok(f"set, {len(secret)} characters")
+
+
+def check_flood_control(ctx: DoctorContext) -> Check:
+    """The effective limits outgoing messages are paced at, and who shares the budget."""
+    config = ctx.config
+    if not config.flood_control:
+        return FLOOD.warning(
+            "off (FLOOD_CONTROL=false): past Telegram's limits a message gets 429 Too Many "
+            "Requests and is lost unless the handler retries it",
+            fix="set FLOOD_CONTROL=true in the env file",
+        )
+    shared = config.redis_url is not None
+    where = (
+        "one budget for every worker and host (Redis)"
+        if shared
+        else "a budget per process: several workers without REDIS_URL each send this fast"
+    )
+    return FLOOD.ok(
+        f"{FloodLimits(config).describe()}; {where}",
+        details={
+            "global_per_second": config.flood_global_rate,
+            "global_burst": config.flood_global_burst,
+            "chat_per_second": config.flood_chat_rate,
+            "chat_burst": config.flood_chat_burst,
+            "group_per_minute": config.flood_group_rate,
+            "group_burst": config.flood_group_burst,
+            "retries": config.flood_retries,
+            "shared": shared,
+        },
+    )

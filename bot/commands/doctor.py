@@ -21,6 +21,7 @@ from bot.commands.checks import (
     check_config,
     check_env_permissions,
     check_environment,
+    check_flood_control,
     check_same_token,
     check_webhook_secret,
     check_webhook_url,
@@ -59,6 +60,7 @@ async def doctor(args: argparse.Namespace) -> Report:
         report.add(WEBHOOK.skipped(f"getWebhookInfo not called: {why}"))
 
     await add_redis_checks(report, ctx)
+    report.add(check_flood_control(ctx))
     lock_check, holder = check_lock(ctx)
     report.add(lock_check)
     report.add(check_processes(ctx, holder))

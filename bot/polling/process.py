@@ -97,7 +97,7 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
         dispatcher.startup.register(report_polling)
     runner = PollingRunner(
         settings,
-        create_bot(settings),
+        create_bot(settings, shared),
         dispatcher,
         takeover=takeover,
         record=shared.deduplicator() if shared is not None else None,

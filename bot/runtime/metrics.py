@@ -86,7 +86,7 @@ LOCK_REFUSALS = Counter(
 )
 FLOOD_WAITS = Histogram(
     "telegram_bot_flood_wait_seconds",
-    "Seconds a Bot API call was held back by flood control, by reason (pacing, retry_after)",
+    "Seconds a Bot API call was held back by flood control, by reason (pacing, bulk, retry_after)",
     ["reason"],
     buckets=FLOOD_BUCKETS,
 )
@@ -153,7 +153,8 @@ def record_api_call(method: str, outcome: str, error: str, seconds: float) -> No
 
 def record_flood_wait(seconds: float, reason: str = "pacing") -> None:
     """Flood control held a call back for `seconds`: `pacing` (before sending, to stay under
-    Telegram's limits) or `retry_after` (after a 429)."""
+    Telegram's limits), `bulk` (a broadcast's message yielding to replies) or `retry_after`
+    (after a 429)."""
     FLOOD_WAITS.labels(reason).observe(seconds)
 
 

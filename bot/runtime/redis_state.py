@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
@@ -23,6 +23,9 @@ from bot.runtime.dedup import SharedStateUnavailable, UpdateDeduplicator
 from bot.runtime.metrics import record_redis_command
 from bot.runtime.redelivery import ask_for_redelivery, current_update
 from bot.settings import Settings, mask_url
+
+if TYPE_CHECKING:
+    from bot.runtime.flood_redis import RedisBudget
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -193,6 +196,12 @@ class SharedState:
         from bot.runtime.redis_record import RedisDeduplicator
 
         return RedisDeduplicator(self)
+
+    def flood_budget(self) -> RedisBudget:
+        """Flood control's budget, shared by every worker and host of the bot."""
+        from bot.runtime.flood_redis import RedisBudget
+
+        return RedisBudget(self)
 
     async def close(self) -> None:
         """Close the connection (the FSM storage built on it may have closed it already)."""

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.settings import rules
 from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, unset
+from bot.settings.flood import FloodSettings
 from bot.settings.observability import ObservabilitySettings
 from bot.settings.scale_out import RedisSettings
 from bot.settings.sections import (
@@ -52,6 +53,7 @@ SECTIONS: tuple[type[BaseModel], ...] = (
     PollingSettings,
     SharedSettings,
     RedisSettings,
+    FloodSettings,
     LoggingSettings,
     ObservabilitySettings,
     FeatureSettings,
@@ -65,6 +67,7 @@ class Settings(
     PollingSettings,
     SharedSettings,
     RedisSettings,
+    FloodSettings,
     LoggingSettings,
     ObservabilitySettings,
     FeatureSettings,

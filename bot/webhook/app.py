@@ -62,7 +62,7 @@ def create_app(
     except ValueError as exc:
         raise ConfigError([str(exc)]) from None
     shared = create_shared_state(settings)
-    bot = bot or create_bot(settings)
+    bot = bot or create_bot(settings, shared)
     dispatcher = dispatcher or create_dispatcher(settings, shared)
 
     handler = WebhookHandler(

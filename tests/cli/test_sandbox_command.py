@@ -63,6 +63,11 @@ async def test_sandbox_from_a_fresh_copy_answers_in_the_page_and_stops_on_ctrl_c
             async with http.get(f"{first}/") as response:
                 assert response.status == 200 and "Sandbox chat" in await response.text()
             assert (await PageClient(http, first).say("/start")).startswith("Hello, Ada!")
+            # The sandbox enforces Telegram's flood limits, and shows each chat's send rate.
+            async with http.get(f"{first}/sandbox/bots/123456:sandbox/flood") as response:
+                flood = (await response.json())["result"]
+            assert flood["limits"]["global_per_second"] == 30
+            assert [c["last_minute"] for c in flood["chats"]] == [1]
             through_webhook = PageClient(http, second)
             assert await through_webhook.say("hello webhook") == "hello webhook"
             delivered = await through_webhook.wait_view(

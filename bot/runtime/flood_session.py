@@ -1,0 +1,111 @@
+"""Flood control in the bot's session: every message the bot sends waits for its slot in the
+budgets (`bot.runtime.flood`), and a 429 Too Many Requests is sent again after Telegram's
+`retry_after` (`call_with_retry`, bounded by FLOOD_RETRIES, one log line per episode).
+
+It is aiogram's session middleware, so handlers, hooks and the broadcast all go through it
+without knowing: `await message.answer(...)` simply returns once the message is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+
+from bot.runtime.flood import (
+    BULK_HORIZON,
+    Budget,
+    FloodBudget,
+    FloodLimits,
+    FloodLog,
+    flood_wait,
+    in_bulk_lane,
+    turn_has_come,
+)
+from bot.runtime.retry import RetryPolicy, call_with_retry
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+# Methods that put a message in a chat or change one count against the limits; the rest
+# (getMe, getUpdates, answerCallbackQuery, setWebhook, deleteMessage...) go at once.
+COUNTED_PREFIXES = ("send", "copyMessage", "forwardMessage", "editMessage")
+# Typing indicators: Telegram does not count them as messages.
+NOT_COUNTED = frozenset({"sendChatAction"})
+# A message that woke too late books a new slot once, then goes anyway: each new slot costs
+# one of the budget, and a loop that is always late must still send.
+MAX_REBOOKS = 1
+# Late by less than this is timer jitter, not a stall worth a new slot.
+JITTER = 0.02
+
+
+def counts_against_limits(api_method: str) -> bool:
+    """Whether Telegram counts a call of this Bot API method as a message sent."""
+    return api_method.startswith(COUNTED_PREFIXES) and api_method not in NOT_COUNTED
+
+
+async def _retry_after_wait(seconds: float) -> None:
+    await flood_wait(seconds, "retry_after")
+
+
+class FloodControl(BaseRequestMiddleware):
+    """Paces the calls that count against Telegram's limits and retries their 429s."""
+
+    def __init__(self, limits: FloodLimits, budget: FloodBudget) -> None:
+        self.limits = limits
+        self.budget = budget
+        self.policy = RetryPolicy(attempts=limits.settings.flood_retries + 1)
+        self.log = FloodLog()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        """Send `method` once its slot comes; again after a 429's `retry_after`."""
+        name = method.__api_method__
+        if not counts_against_limits(name):
+            return await make_request(bot, method)
+        chat_id = getattr(method, "chat_id", None)
+        budgets = self.limits.budgets(chat_id)
+
+        async def attempt() -> Response[TelegramType]:
+            await self.wait_turn(budgets)
+            await turn_has_come()
+            return await make_request(bot, method)
+
+        what = name if chat_id is None else f"{name} to chat {chat_id}"
+        return await call_with_retry(
+            attempt, what, self.policy, sleep=_retry_after_wait, flood=self.log
+        )
+
+    async def wait_turn(self, budgets: Sequence[Budget]) -> None:
+        """Return when the message may go: its slot booked and come. Bulk traffic books only
+        slots close ahead, so that replies keep theirs."""
+        horizon = BULK_HORIZON if in_bulk_lane() else None
+        # A busy event loop wakes sleepers late, all at once: sent together, the messages of
+        # several slots would reach Telegram as one burst. One that wakes later than this
+        # books a new slot instead.
+        lateness = max(min(b.tolerance or b.interval for b in budgets) / 2, JITTER)
+        loop = asyncio.get_running_loop()
+        rebooked = 0
+        while True:
+            booking = await self.budget.book(budgets, horizon)
+            if not booking.booked:
+                await flood_wait(booking.wait, "bulk")
+                continue
+            if booking.wait <= 0:
+                return
+            due = loop.time() + booking.wait
+            await flood_wait(booking.wait, "pacing")
+            if loop.time() - due <= lateness or rebooked == MAX_REBOOKS:
+                return
+            rebooked += 1

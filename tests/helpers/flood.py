@@ -1,0 +1,40 @@
+"""Flood-control tests: Telegram's limits at a faster pace (same shape), and what the emulator
+saw of the bot's messages."""
+
+from __future__ import annotations
+
+from sandbox import ApiCall, Emulator, FloodLimits
+
+TELEGRAM = FloodLimits()
+
+
+def bot_limits(scale: float) -> dict[str, str]:
+    """FLOOD_* settings for a bot facing `TELEGRAM.scaled(scale)` (the bot's bursts stay the
+    defaults, smaller than the emulator's)."""
+    limits = TELEGRAM.scaled(scale)
+    return {
+        "FLOOD_GLOBAL_RATE": str(limits.global_per_second),
+        "FLOOD_CHAT_RATE": str(limits.chat_per_second),
+        "FLOOD_GROUP_RATE": str(limits.group_per_minute),
+    }
+
+
+def sends(tg: Emulator, token: str, chat_id: int | None = None) -> list[ApiCall]:
+    """The sendMessage calls the emulator answered (ok or not), of one chat if given."""
+    calls = tg.api_calls(token, "sendMessage")
+    return [c for c in calls if chat_id is None or c.params.get("chat_id") == chat_id]
+
+
+def delivered(tg: Emulator, token: str) -> list[ApiCall]:
+    """The sendMessage calls that put a message in a chat."""
+    return [c for c in sends(tg, token) if c.ok]
+
+
+def too_many_requests(tg: Emulator, token: str) -> int:
+    """How many 429s the bot received."""
+    return sum(c.error_code == 429 for c in tg.api_calls(token))
+
+
+def span(calls: list[ApiCall]) -> float:
+    """Seconds from the first call's arrival to the last one's answer."""
+    return max(c.finished for c in calls) - min(c.started for c in calls)
