@@ -34,22 +34,23 @@ async def test_metrics_count_handled_duplicate_failed_refused_updates_and_a_429(
 
     assert statuses == [200, 200, 200, 401, 200]
     updates = "telegram_bot_updates_total"
-    assert grew(before, after, updates, type="message", outcome="handled") == 1
+    # The echo of "flood" met the emulator's 429: flood control sent it again after 1 s.
+    assert grew(before, after, updates, type="message", outcome="handled") == 2
     assert grew(before, after, updates, type="message", outcome="duplicate") == 1
-    # /fail raised; the echo of "flood" raised TelegramRetryAfter from the emulator's 429.
-    assert grew(before, after, updates, type="message", outcome="failed") == 2
+    assert grew(before, after, updates, type="message", outcome="failed") == 1  # /fail raised
     assert grew(before, after, updates) == 4
     refused = "telegram_bot_webhook_refusals_total"
     assert grew(before, after, refused, status="401", reason="wrong_secret") == 1
     assert grew(before, after, refused) == 1
     calls = "telegram_bot_api_requests_total"
     assert grew(before, after, calls, method="sendMessage", outcome="429") == 1
-    # The echo of "hello" and the two apologies of the error handler.
+    # The echoes of "hello" and "flood" (its second attempt), and the apology for /fail.
     assert grew(before, after, calls, method="sendMessage", outcome="ok") == 3
+    assert grew(before, after, "telegram_bot_flood_wait_seconds_count", reason="retry_after") == 1
     timed = "telegram_bot_handler_duration_seconds_count"
     assert grew(before, after, timed, router="failing", handler="fail") == 1
     assert grew(before, after, timed, router="echo") == 2
-    assert grew(before, after, timed, router="errors", handler="on_error") == 2
+    assert grew(before, after, timed, router="errors", handler="on_error") == 1
     assert after.value("telegram_bot_updates_in_flight") == 0
     assert after.labels("telegram_bot_build_info", "version") == {"0.1.0"}
     assert after.value("telegram_bot_process_start_time_seconds") > 0
