@@ -60,7 +60,9 @@ async def serve(args: argparse.Namespace) -> None:
     ) as tg:
         # Scripts wait for this exact line before they start a bot against us.
         print(f"sandbox: Bot API emulator listening on {tg.base_url}", flush=True)
+        # copier: if sandbox
         print(f"sandbox: chat page at {tg.base_url}/ (Ctrl+C stops)", flush=True)
+        # copier: endif
         await stop.wait()
 
 

@@ -12,7 +12,6 @@ from aiohttp import web
 
 from sandbox import users, webhooks
 from sandbox.api import BotApiRoutes, not_found_handler
-from sandbox.chat_page import ChatPage
 from sandbox.control import ControlRoutes
 from sandbox.delivery import DeliveryManager
 from sandbox.flood import FloodLimits
@@ -73,7 +72,11 @@ class Emulator:
         app = web.Application()
         BotApiRoutes(self.bots).add_to(app)
         ControlRoutes(self).add_to(app)
+        # copier: if sandbox
+        from sandbox.chat_page import ChatPage  # a project without the sandbox has no page
+
         ChatPage(self.bots).add_to(app)
+        # copier: endif
         app.router.add_route("*", "/{tail:.*}", not_found_handler)
         # handler_cancellation: a client that hangs up stops its parked getUpdates.
         self._runner = web.AppRunner(
@@ -107,8 +110,7 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """`http://host:port`, for `TelegramAPIServer.from_base(tg.base_url)`; the chat page
-        is at this address too."""
+        """`http://host:port`, for `TelegramAPIServer.from_base(tg.base_url)`."""
         return f"http://{self.host}:{self.port}"
 
     def bot(self, token: str) -> BotState:

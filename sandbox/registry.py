@@ -37,7 +37,7 @@ class BotRegistry:
         bot = BotState(token, int(match.group(1)), self.settings, self.signal)
         self._bots[token] = bot
         self._on_new_bot(bot)
-        self.signal.notify()  # the chat page waits for a bot to appear
+        self.signal.notify()  # a page or a test may wait for a bot to appear
         return bot
 
     def by_id(self, bot_id: int) -> BotState:

@@ -263,6 +263,6 @@ class BotState:
         return None
 
     def changed(self) -> None:
-        """Tell waiting tests (and the chat page) to look again."""
+        """Tell whoever waits for a change (tests, a page) to look again."""
         self.version += 1
         self.signal.notify()

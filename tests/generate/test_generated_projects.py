@@ -31,7 +31,14 @@ TEMPLATE_NAMES = re.compile(r"tg-bot|tgbot")
 TEMPLATE_ONLY = ("bench", "docs", "mkdocs.yml", "CHANGELOG.md", "copier.yml", "tests/generate")
 OFF_TRACES = {
     "docker": ("deploy/Dockerfile", "deploy/compose.yaml"),
-    "sandbox": ("bot/sandbox_mode.py", "sandbox/testing", "tests/sandbox_bot.py", "tests/browser"),
+    "sandbox": (
+        "bot/sandbox_mode.py",
+        "sandbox/testing",
+        "sandbox/chat_page.py",
+        "sandbox/static",
+        "tests/sandbox_bot.py",
+        "tests/browser",
+    ),
     "redis": ("bot/settings/scale_out.py", "bot/runtime/redis_state.py", "tests/redis"),
 }
 FAST_TESTS = ("tests/unit",)
