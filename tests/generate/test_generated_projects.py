@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -119,3 +120,23 @@ async def assert_the_sandbox_answers_start(venv: ProjectEnv) -> None:
         assert reply.startswith("Hello, ")
     finally:
         await program.stop()
+
+
+async def test_the_newest_python_answer_reaches_pyproject_ruff_mypy_and_the_image(
+    template: Path, tmp_path: Path
+) -> None:
+    # Not installed (this machine's Python is the oldest one offered): what a newer answer
+    # changes, and that the project's linter is clean at that target.
+    project = render(template, tmp_path / SLUG, {**ANSWERS, "python_version": "3.13"})
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.13"' in pyproject
+    assert 'target-version = "py313"' in pyproject and 'python_version = "3.13"' in pyproject
+    assert "FROM python:3.13-slim\n" in (project / "deploy/Dockerfile").read_text()
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
