@@ -18,8 +18,10 @@ from tests.helpers.processes import ROOT, Program
 def fresh_copy(destination: Path, only: Iterable[str] | None = None) -> Path:
     """The project's files as a fresh clone has them (tracked and new, never ignored ones such
     as `.env.local`), copied to `destination`; `only` keeps just these top-level entries."""
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs a git checkout of the project (Debian package `git`)")
+    if shutil.which("git") is None:
+        pytest.skip("needs git (Debian package `git`)")
+    if not (ROOT / ".git").exists():
+        pytest.skip("needs the project in git: `git init`, `git add -A` (what a clone has)")
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=ROOT,
