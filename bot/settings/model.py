@@ -23,17 +23,31 @@ from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, Section, unset
 from bot.settings.flood import FloodSettings
 from bot.settings.observability import ObservabilitySettings
-
-# copier: if redis
-from bot.settings.redis_section import RedisSettings
-
-# copier: endif
 from bot.settings.sections import (
     BotSettings,
     LoggingSettings,
     PollingSettings,
     SharedSettings,
     WebhookSettings,
+)
+
+# copier: if redis
+from .redis_section import RedisSettings  # relative: an import section of its own
+
+# copier: endif
+# The order of the sections in the docs.
+SECTIONS: tuple[type[BaseModel], ...] = (
+    BotSettings,
+    WebhookSettings,
+    PollingSettings,
+    SharedSettings,
+    # copier: if redis
+    RedisSettings,
+    # copier: endif
+    FloodSettings,
+    LoggingSettings,
+    ObservabilitySettings,
+    FeatureSettings,
 )
 
 
@@ -48,20 +62,6 @@ class LoadOptions:
 LOAD_OPTIONS: ContextVar[LoadOptions] = ContextVar(
     "settings_load_options",
     default=LoadOptions(),  # noqa: B039 - frozen, so it cannot be changed in place
-)
-# The order of the sections in the docs.
-SECTIONS: tuple[type[BaseModel], ...] = (
-    BotSettings,
-    WebhookSettings,
-    PollingSettings,
-    SharedSettings,
-    # copier: if redis
-    RedisSettings,
-    # copier: endif
-    FloodSettings,
-    LoggingSettings,
-    ObservabilitySettings,
-    FeatureSettings,
 )
 
 
