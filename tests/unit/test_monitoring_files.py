@@ -48,7 +48,7 @@ def test_monitoring_files_use_only_metrics_that_metrics_serves(source: str) -> N
     )
     used = {name for expr in expressions for name in METRIC_NAME.findall(expr)}
     assert used - served_names() == set()
-    assert len(used) >= (15 if source == "dashboard" else 4)
+    assert len(used) >= (14 if source == "dashboard" else 4)
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
