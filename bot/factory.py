@@ -1,8 +1,9 @@
 """The one place that builds the Bot, the FSM storage and the Dispatcher.
 
 Handlers receive what the dispatcher holds by aiogram's dependency injection: an argument
-named `settings` gets the `Settings`, one named `redis` the Redis client (with REDIS_URL),
-one named `broadcaster` the broadcast helper (`bot.runtime.broadcast.Broadcaster`).
+named `settings` gets the `Settings`, one named `broadcaster` the broadcast helper
+(`bot.runtime.broadcast.Broadcaster`), and the shared state, when configured, adds its own
+(`SharedState.injected`).
 `handlers/__init__.py` lists the routers in `get_routers()` and may define
 `setup(dispatcher)` to add middlewares, startup and shutdown hooks, or more injected objects
 (`dispatcher["db"] = ...`); every mode runs it.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -30,16 +31,14 @@ from bot.runtime.flood import FloodLimits, LocalBudget
 from bot.runtime.flood_session import FloodControl
 from bot.runtime.inline_filters import run_pure_filters_inline
 from bot.runtime.observers import observe_bot, observe_dispatcher
+from bot.runtime.shared import SharedState
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.runtime.redis_state import SharedState
 
 
 def create_bot(settings: Settings, shared: SharedState | None = None) -> Bot:
     """A Bot talking to TELEGRAM_API_URL (api.telegram.org, a local Bot API server, the
     sandbox), its messages paced at Telegram's limits (FLOOD_*): in a budget of this process,
-    or, given the shared state (REDIS_URL), in one budget for all the bot's processes; its
+    or, given the shared state, in one budget for all the bot's processes; its
     calls counted for /metrics."""
     session = AiohttpSession()
     if not settings.uses_official_api:
@@ -59,45 +58,39 @@ def create_bot(settings: Settings, shared: SharedState | None = None) -> Bot:
 
 
 def create_shared_state(settings: Settings) -> SharedState | None:
-    """The Redis connection shared with the bot's other processes, when REDIS_URL is set."""
-    if settings.redis_url is None:
-        return None
-    # Imported here so that the redis package is only needed when REDIS_URL is used.
-    from bot.runtime.redis_state import SharedState
+    """The state shared with the bot's other processes, when the settings configure one;
+    None keeps every state in this process. The one place that makes it."""
+    # copier: if redis
+    if settings.redis_url is not None:
+        # Imported here so that the redis package is only needed when REDIS_URL is used.
+        from bot.runtime.redis_state import RedisState
 
-    return SharedState(settings)
+        return RedisState(settings)
+    # copier: endif
+    return None
 
 
-def create_storage(
-    settings: Settings, shared: SharedState | None
-) -> tuple[BaseStorage, BaseEventIsolation]:
-    """FSM storage and event isolation: in memory, or on Redis (keys carry the bot id)."""
+def create_storage(shared: SharedState | None) -> tuple[BaseStorage, BaseEventIsolation]:
+    """FSM storage and event isolation: in memory, or in the shared state."""
     if shared is None:
         return MemoryStorage(), DisabledEventIsolation()
-    from bot.runtime.redis_fsm import SharedIsolation, SharedStorage
-
-    storage = SharedStorage(
-        shared, state_ttl=settings.fsm_state_ttl, data_ttl=settings.fsm_data_ttl
-    )
-    return storage, SharedIsolation(storage, settings.update_claim_seconds)
+    return shared.fsm()
 
 
 def create_deduplicator(shared: SharedState | None) -> UpdateDeduplicator:
-    """The record of handled updates: this process's, or shared on Redis."""
+    """The record of handled updates: this process's, or the shared one."""
     return MemoryDeduplicator() if shared is None else shared.deduplicator()
 
 
 def create_broadcaster(settings: Settings, shared: SharedState | None) -> Broadcaster:
-    """The broadcast helper handlers receive as `broadcaster`: progress in Redis, or in
-    files in LOCK_DIR without REDIS_URL."""
+    """The broadcast helper handlers receive as `broadcaster`: progress in the shared state,
+    or in files in LOCK_DIR without it."""
     if shared is None:
         store: BroadcastStore = FileBroadcastStore(
             broadcasts_dir(settings.lock_dir, settings.bot_id)
         )
     else:
-        from bot.runtime.broadcast_redis import RedisBroadcastStore
-
-        store = RedisBroadcastStore(shared)
+        store = shared.broadcast_store()
     return Broadcaster(store, paced=settings.flood_control)
 
 
@@ -113,20 +106,21 @@ def load_routers(settings: Settings) -> list[Router]:
 
 
 def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> Dispatcher:
-    """A Dispatcher with the FSM storage, `settings`, `broadcaster` (and `redis` with
-    REDIS_URL) injected,
-    every handlers router included and the handlers' `setup(dispatcher)` applied; cheap sync
-    filters run inline; updates and handlers measured for /metrics, handler exceptions
-    reported to SENTRY_DSN when set. `shared` is made from the settings unless given."""
+    """A Dispatcher with the FSM storage, `settings`, `broadcaster` (and the shared state's
+    objects) injected, every handlers router included and the handlers' `setup(dispatcher)`
+    applied; cheap sync filters run inline; updates and handlers measured for /metrics,
+    handler exceptions reported to SENTRY_DSN when set. `shared` is made from the settings
+    unless given."""
     setup_error_reports(settings)
     if shared is None:
         shared = create_shared_state(settings)
-    storage, isolation = create_storage(settings, shared)
+    storage, isolation = create_storage(shared)
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
     observe_dispatcher(dispatcher)
     dispatcher["settings"] = settings
     if shared is not None:
-        dispatcher["redis"] = shared.redis
+        for name, value in shared.injected().items():
+            dispatcher[name] = value
     broadcaster = create_broadcaster(settings, shared)
     dispatcher["broadcaster"] = broadcaster
     # Unfinished broadcasts go on after a restart; a stop keeps their progress.

@@ -136,7 +136,7 @@ def sandbox_settings(args: argparse.Namespace, api_url: str, lock_dir: str) -> S
         "telegram_api_url": api_url,
         "lock_dir": lock_dir,
         "bot_mode": args.mode or "polling",
-        "redis_url": None,
+        **Settings.unshared(),  # the sandbox's state stays in its one process
     }
     if overrides["bot_mode"] == "webhook":
         port = free_port()
@@ -158,7 +158,7 @@ def bot_overrides(settings: Settings) -> dict[str, str | None]:
         "telegram_api_url": settings.telegram_api_url,
         "lock_dir": str(settings.lock_dir),
         "bot_mode": settings.bot_mode,
-        "redis_url": None,
+        **Settings.unshared(),
     }
 
 

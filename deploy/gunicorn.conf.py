@@ -7,8 +7,8 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
     GUNICORN_BIND              where to listen: unix:/run/<service>/gunicorn.sock, or 127.0.0.1:8080
                                (the default); nginx proxies to it. Never a public address.
                                Several, comma-separated (a loopback port for Prometheus).
-    WEB_CONCURRENCY            worker processes (default: one per CPU core with REDIS_URL set,
-                               else 1, because FSM state in memory is not shared by workers)
+    WEB_CONCURRENCY            worker processes (default 1, because FSM state in memory is not
+                               shared by workers; one per CPU core when they share it, below)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
     GUNICORN_ACCESS_LOG        "-" for an access log on stderr (default off: nginx logs requests)
     PROMETHEUS_MULTIPROC_DIR   where workers keep their metrics, so that one scrape of /metrics
@@ -44,11 +44,17 @@ else:
 bind = [part.strip() for part in os.environ.get("GUNICORN_BIND", "127.0.0.1:8080").split(",")]
 # Only nginx on this machine may write to the socket.
 umask = 0o007
-# FSM state (the step a conversation is at) lives in a worker's memory unless REDIS_URL shares
-# it: with several workers and no Redis, a user's next message may reach a worker that does not
-# know the conversation. So the default is one worker without Redis, one per core with it.
-_redis = bool(os.environ.get("REDIS_URL"))
-workers = int(os.environ.get("WEB_CONCURRENCY") or (len(os.sched_getaffinity(0)) if _redis else 1))
+# FSM state (the step a conversation is at) lives in a worker's memory unless the workers share
+# it: with several workers and nothing shared, a user's next message may reach a worker that
+# does not know the conversation. So the default is one worker, unless the state is shared.
+_shared = False
+_one_worker_fix = "Set WEB_CONCURRENCY=1."
+# copier: if redis
+# REDIS_URL shares it (bot/runtime/redis_state.py): then one worker per core.
+_shared = bool(os.environ.get("REDIS_URL"))
+_one_worker_fix = "Set REDIS_URL, or WEB_CONCURRENCY=1."
+# copier: endif
+workers = int(os.environ.get("WEB_CONCURRENCY") or (len(os.sched_getaffinity(0)) if _shared else 1))
 chdir = str(PROJECT_ROOT)  # the project's `bot` and `handlers` packages are imported from here
 
 # A stopping worker drains: in-flight updates get SHUTDOWN_TIMEOUT seconds, then the bot
@@ -74,11 +80,11 @@ proc_name = "tg-bot"
 
 def on_starting(server: object) -> None:
     """Register the webhook once per start of the master (not per worker, not on reload)."""
-    if workers > 1 and not _redis:
+    if workers > 1 and not _shared:
         print(
-            f"Warning: {workers} workers without REDIS_URL: each keeps its own FSM state, so a "
-            "conversation can lose its step when a message reaches another worker. Set "
-            "REDIS_URL, or WEB_CONCURRENCY=1.",
+            f"Warning: {workers} workers that share no state: each keeps its own FSM state, so "
+            "a conversation can lose its step when a message reaches another worker. "
+            + _one_worker_fix,
             file=sys.stderr,
         )
     env = {**os.environ, "GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}

@@ -24,7 +24,6 @@ from sandbox import Emulator
 from tests.helpers.logs import LogWatcher, watching
 from tests.helpers.polling import RunningBot
 from tests.helpers.processes import BotProcess, write_env_file
-from tests.helpers.redis import RedisServer
 
 # copier: if sandbox
 # The sandbox's `tg` and `user` fixtures, running this project's bot (tests/sandbox_bot.py).
@@ -107,6 +106,20 @@ async def start_bot(
         await process.stop()
 
 
+# copier: if redis
+@pytest.fixture
+async def redis_server(tmp_path: Path) -> AsyncIterator[Any]:
+    """A redis-server of the test's own (`tests.helpers.redis.RedisServer`; skipped, naming
+    the package, where it is missing)."""
+    # Imported here, so that the imports above are the same with or without Redis.
+    from tests.helpers.redis import RedisServer
+
+    server = await RedisServer(tmp_path / "redis").start()
+    yield server
+    await server.stop()
+
+
+# copier: endif
 @pytest.fixture
 async def start_runner(
     emulator: Emulator, token: str, make_settings: Callable[..., Settings]
@@ -137,11 +150,3 @@ async def start_runner(
     for bot in running:
         if not bot.task.done():
             await bot.stop()
-
-
-@pytest.fixture
-async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    """A redis-server of the test's own (skipped, naming the package, where it is missing)."""
-    server = await RedisServer(tmp_path / "redis").start()
-    yield server
-    await server.stop()

@@ -169,11 +169,11 @@ def check_flood_control(ctx: DoctorContext) -> Check:
             "Requests and is lost unless the handler retries it",
             fix="set FLOOD_CONTROL=true in the env file",
         )
-    shared = config.redis_url is not None
+    shared = config.shares_state()
     where = (
-        "one budget for every worker and host (Redis)"
+        "one budget for every worker and host (the shared state)"
         if shared
-        else "a budget per process: several workers without REDIS_URL each send this fast"
+        else "a budget per process: several workers without a shared state each send this fast"
     )
     return FLOOD.ok(
         f"{FloodLimits(config).describe()}; {where}",

@@ -29,8 +29,8 @@ from bot.commands.checks import (
 from bot.commands.context import DoctorContext
 from bot.commands.instances import check_lock, check_processes
 from bot.commands.metrics_check import check_metrics
-from bot.commands.redis_checks import add_redis_checks
 from bot.commands.report import Report
+from bot.commands.shared_state import add_shared_state_checks
 from bot.commands.telegram import open_bot
 from bot.settings import mask_token
 
@@ -59,7 +59,7 @@ async def doctor(args: argparse.Namespace) -> Report:
         report.add(TOKEN.skipped(f"getMe not called: {why}"))
         report.add(WEBHOOK.skipped(f"getWebhookInfo not called: {why}"))
 
-    await add_redis_checks(report, ctx)
+    await add_shared_state_checks(report, ctx)
     report.add(check_flood_control(ctx))
     lock_check, holder = check_lock(ctx)
     report.add(lock_check)

@@ -24,6 +24,7 @@ from bot.commands.telegram import (
 )
 from bot.commands.webhook import COMMAND_RETRY, read_webhook_info, webhook_settings
 from bot.exit_codes import ExitCode
+from bot.factory import create_shared_state
 from bot.polling.lock import LockUnusable, read_lock_holder
 from bot.polling.lock_holder import check_holder, holder_advice
 from bot.runtime.retry import call_with_retry
@@ -133,26 +134,24 @@ async def migrate(args: argparse.Namespace) -> Report:
 
 
 async def _no_poller_elsewhere(report: Report, settings: Settings) -> bool:
-    """With REDIS_URL: no other host holds the polling lease; otherwise the report says who."""
-    if settings.redis_url is None:
+    """With the shared state: no other host holds the polling lease; otherwise the report
+    says who."""
+    shared = create_shared_state(settings)
+    if shared is None:
         return True
-    from bot.polling.lease import read_lease
-    from bot.runtime.redis_state import SharedState
-
-    shared = SharedState(settings)
     try:
-        held = await read_lease(shared)
+        held = await shared.lease_holder()
     finally:
         await shared.close()
     if held is None:
-        report.add(REMOTE_POLLER.ok("none: the Redis polling lease is free"))
+        report.add(REMOTE_POLLER.ok("none: the shared polling lease is free"))
         return True
     holder = held.holder
     report.headline = "Migration refused: a poller of this bot runs on another host."
     report.exit_code = ExitCode.LOCKED
     report.add(
         REMOTE_POLLER.problem(
-            f"the Redis polling lease is held by {holder.describe()} ({holder.command})",
+            f"the shared polling lease is held by {holder.describe()} ({holder.command})",
             fix=f"stop that poller on host {holder.host}, then run migrate again",
             details={"pid": holder.pid, "host": holder.host, "command": holder.command},
         )

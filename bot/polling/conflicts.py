@@ -119,9 +119,9 @@ def takeover_message(url: str, pending: int) -> str:
 
 
 def lease_lost_message() -> str:
-    """Exit 3 while polling: another host took the Redis lease while this one could not renew."""
+    """Exit 3 while polling: another host took the shared lease while this one could not renew."""
     return (
-        "Another poller took this bot's polling lease while Redis could not be reached from "
-        "here: it polls now, so this one stopped (exit 3) rather than fight it. Run "
+        "Another poller took this bot's polling lease while the shared state could not be "
+        "reached from here: it polls now, so this one stopped (exit 3) rather than fight it. Run "
         "`python -m bot doctor` to see which host holds the lease."
     )

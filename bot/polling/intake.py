@@ -3,9 +3,9 @@
 An offset tells Telegram "every update below it was received": it must never pass an update
 that could still be lost.
 
-- Without a shared record (no REDIS_URL), an update is confirmed once its handler *started*,
+- Without a shared record (no shared state), an update is confirmed once its handler *started*,
   as aiogram does: a poller killed mid-handler loses that update (documented).
-- With the shared record (REDIS_URL), an update is confirmed once its handler *finished*: the
+- With the shared record (the shared state), an update is confirmed once its handler *finished*: the
   offset stops below the oldest update not yet done, here or on another host, and every update
   fetched again is claimed first, so one that is running or done is skipped. A poller killed
   with kill -9 mid-handler then loses nothing (its claim expires and the next poller handles
@@ -34,7 +34,7 @@ from bot.runtime.unreadable import Unreadable
 # Seconds before looking again when nothing new could start (every update fetched is still
 # running or held): getUpdates would answer at once with the same updates.
 RECHECK_AFTER = 1.0
-REDIS_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=10.0, factor=2, jitter=0)
+RECORD_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=10.0, factor=2, jitter=0)
 
 # One getUpdates batch, in order.
 Batch = Sequence[Update | Unreadable]
@@ -57,7 +57,7 @@ class UpdateIntake:
         self.record = record
         self._next: int | None = None  # the last fetched update + 1
         self._pending: set[int] = set()  # fetched, not known to be done
-        self._redis_backoff = Backoff(REDIS_BACKOFF)
+        self._record_backoff = Backoff(RECORD_BACKOFF)
 
     @property
     def offset(self) -> int | None:
@@ -100,9 +100,9 @@ class UpdateIntake:
             try:
                 claim = await record.claim(update_id, self.conversation_of(update))
             except SharedStateUnavailable:
-                await self.stop.sleep(next(self._redis_backoff))  # logged once by the record
+                await self.stop.sleep(next(self._record_backoff))  # logged once by the record
                 return
-            self._redis_backoff.reset()
+            self._record_backoff.reset()
             if claim is Claim.DONE:
                 self._pending.discard(update_id)
                 count_update(update_type(update), "duplicate")

@@ -23,35 +23,13 @@ from pathlib import Path
 
 import psutil
 
+from bot.runtime.holder import LockHolder as LockHolder
 from bot.runtime.processes import ProcessInfo, is_bot_process
 
 _MODE = 0o600
 # psutil's start times of one process agree to well under this; another process started in
 # the same pid differs by more.
 _SAME_START = 1.0
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """The process that holds a bot's polling lock (`process_started`: its psutil start
-    time, which tells it apart from a later process given the same pid)."""
-
-    pid: int
-    host: str
-    started_at: datetime
-    command: str
-    process_started: float | None = None
-
-    def describe(self) -> str:
-        """`pid 4123 on host dev-laptop, since 2025-01-31 10:02:03`."""
-        pid = f"pid {self.pid}" if self.pid else "unknown pid"
-        since = self.started_at.strftime("%Y-%m-%d %H:%M:%S")
-        return f"{pid} on host {self.host}, since {since}"
-
-    @property
-    def on_this_host(self) -> bool:
-        """True when the holder recorded this machine's current host name."""
-        return self.host == socket.gethostname()
 
 
 class HolderState(enum.Enum):

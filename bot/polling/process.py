@@ -1,8 +1,8 @@
 """`python run.py` in polling mode: the lock, then the runner, until Ctrl+C (or SIGTERM on POSIX).
 
-The local lock (and, with REDIS_URL, the lease that keeps one poller across hosts) is taken
-before aiogram is even imported, so a second poller of the same bot is refused within a
-second instead of after the import.
+The local lock is taken before aiogram is even imported, so a second poller of the same bot
+on this machine is refused within a second instead of after the import; with the shared
+state, its lease then keeps one poller across hosts.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from bot.runtime.metrics import count_lock_refusal
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.polling.lease import LeaseKeeper
-    from bot.runtime.redis_state import SharedState
+    from bot.runtime.shared import SharedLease
 
 logger = logging.getLogger(__name__)
 
@@ -73,18 +72,22 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
 
 
 async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple[int, str]:
-    shared = lease = None
-    if settings.redis_url is not None:
-        taken = await _take_lease(settings, holder)
-        if isinstance(taken, int):
-            return taken, settings.masked_token
-        shared, lease = taken
-    # Imported here, after the locks: aiogram takes seconds to import.
-    from bot.factory import create_bot, create_dispatcher
+    # Imported here, after the local lock: aiogram takes seconds to import.
+    from bot.factory import create_bot, create_dispatcher, create_shared_state
     from bot.polling.runner import PollingRunner
     from bot.runtime.metrics_server import MetricsServer
+    from bot.runtime.shared import LeaseRefusal
     from bot.runtime.stop_signals import stop_signals
 
+    shared = create_shared_state(settings)
+    lease: SharedLease | None = None
+    if shared is not None:
+        taken = await shared.take_polling_lease(holder, settings.masked_token)
+        if isinstance(taken, LeaseRefusal):
+            logger.error("%s", taken.message)
+            await shared.close()
+            return taken.code, settings.masked_token
+        lease = taken
     metrics = MetricsServer(settings)
     if not await metrics.start():
         if lease is not None:
@@ -109,32 +112,6 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     finally:
         await metrics.stop()
     return code, runner.bot_label
-
-
-async def _take_lease(
-    settings: Settings, holder: LockHolder
-) -> tuple[SharedState, LeaseKeeper] | int:
-    """The Redis lease (one poller across hosts), or the exit code that refuses to poll."""
-    from bot.polling.lease import LeaseHeld, LeaseKeeper, PollingLease, lease_held_message
-    from bot.runtime.redis_state import REDIS_ERRORS, SharedState, unreachable
-
-    shared = SharedState(settings)
-    code: int = ExitCode.ERROR
-    try:
-        if problem := await unreachable(shared.redis, settings):
-            logger.error(problem)
-            code = ExitCode.CONFIG
-        else:
-            lease = PollingLease(shared, holder)
-            return shared, LeaseKeeper(lease, await lease.acquire())
-    except LeaseHeld as exc:
-        count_lock_refusal("lease")
-        logger.error(lease_held_message(exc.held, settings.masked_token))
-        code = ExitCode.LOCKED
-    except REDIS_ERRORS as exc:
-        logger.error("Redis failed while taking the polling lease (%s); try again.", exc)
-    await shared.close()
-    return code
 
 
 def lock_held_message(held: LockHeld, bot_label: str) -> str:

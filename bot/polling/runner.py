@@ -58,7 +58,7 @@ from bot.runtime.unreadable import Unreadable, report_unreadable, split_batch
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.polling.lease import LeaseKeeper
+    from bot.runtime.shared import SharedLease
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,10 +96,11 @@ class PollingRunner:
         poll_timeout: int = POLL_TIMEOUT,
         network_backoff: BackoffConfig = NETWORK_BACKOFF,
         record: UpdateDeduplicator | None = None,
-        lease: LeaseKeeper | None = None,
+        lease: SharedLease | None = None,
     ) -> None:
         """`record` is the shared update record and `lease` the cross-host polling lease
-        (both with REDIS_URL); `network_backoff` exists for tests that cannot wait seconds."""
+        (both with the shared state); `network_backoff` exists for tests that cannot wait
+        seconds."""
         self.settings = settings
         self.bot = bot
         self.dispatcher = dispatcher
@@ -357,7 +358,8 @@ class PollingRunner:
         """Tell Telegram which updates were received, so a restart does not get them again.
 
         Every update below the offset is settled (see bot.polling.intake); updates fetched but
-        never started, or unfinished with REDIS_URL, are above it and will be delivered again.
+        never started, or unfinished with the shared record, are above it and will be
+        delivered again.
         """
         offset = self._intake.offset
         if offset is None:

@@ -31,7 +31,7 @@ from bot.settings import Settings
 SUPERVISOR_VARIABLE = "BOT_RELOAD_SUPERVISOR"
 READY_FILE_VARIABLE = "BOT_RELOAD_READY_FILE"
 # Settings the supervisor gives its child as flags (JSON): the sandbox's emulator URL, token
-# and LOCK_DIR must win over the env file, and an empty variable cannot unset REDIS_URL.
+# and LOCK_DIR must win over the env file, and an empty variable cannot unset a setting.
 OVERRIDES_VARIABLE = "BOT_RELOAD_OVERRIDES"
 # A folder of its own: LOCK_DIR is the shared temp folder by default.
 RELOAD_LOCK_FOLDER = "telegram-bot-reload"

@@ -1,6 +1,6 @@
 """Handling updates concurrently, but bounded, and draining them at shutdown.
 
-With a shared update record (REDIS_URL), each update was claimed before it started: a task
+With a shared update record (the shared state), each update was claimed before it started: a task
 marks it done when its handler finished, or gives the claim back when it was abandoned or
 asked to come again, so that the record (and the confirmed offset) say what really happened.
 """
@@ -90,7 +90,7 @@ class UpdateTasks:
     async def _record(self, update_id: int, handled: bool) -> None:
         if self.record is None:
             return
-        # Without Redis, the claim expires by itself and the update is fetched again.
+        # Unreleased, the claim expires by itself and the update is fetched again.
         with contextlib.suppress(SharedStateUnavailable):
             if handled:
                 await self.record.finish(update_id)

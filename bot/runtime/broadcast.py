@@ -8,9 +8,10 @@ right when its slot has come, before the request goes, then `sent`, `blocked` (4
 written: a chat without an entry gets the message, a chat left at `sending` does not (it may
 have got it: the request was on its way) and is counted as `unknown` in the report.
 
-Progress is kept in Redis with REDIS_URL (any worker or host resumes it), otherwise in files
-in LOCK_DIR (the machine's own processes). One process runs a job at a time (a lease on
-Redis, an OS file lock otherwise); the others look again every RESUME_INTERVAL seconds.
+Progress is kept in the shared state when there is one (any worker or host resumes it),
+otherwise in files in LOCK_DIR (the machine's own processes). One process runs a job at a
+time (a lease in the shared state, an OS file lock otherwise); the others look again
+every RESUME_INTERVAL seconds.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class BroadcastReport:
 
 
 class BroadcastStore(Protocol):
-    """Where jobs and their progress are kept (`broadcast_files`, `broadcast_redis`)."""
+    """Where jobs and their progress are kept (`broadcast_files`, or the shared state's)."""
 
     async def save(self, job: BroadcastJob) -> bool:
         """Keep a new job; False when a job with its id exists (a repeated start)."""
@@ -212,8 +213,8 @@ class Broadcaster:
                     return
                 progress[chat_id] = await self._send_one(bot, job, chat_id)
 
-        # A task group: one worker's failure (Redis gone) stops the others, so that nothing
-        # is sent once the job is let go.
+        # A task group: one worker's failure (the shared state gone) stops the others, so that
+        # nothing is sent once the job is let go.
         with bulk_lane():
             async with asyncio.TaskGroup() as group:
                 for _ in range(CONCURRENCY):

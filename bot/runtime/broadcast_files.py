@@ -1,4 +1,4 @@
-"""Broadcast progress in files, without Redis: `LOCK_DIR/telegram-bot-<bot id>-broadcasts/`.
+"""Broadcast progress in files (no shared state): `LOCK_DIR/telegram-bot-<bot id>-broadcasts/`.
 
 Per job: `<id>.job.json` (what and to whom), `<id>.progress` (one `<chat> <state>` line per
 change, the last one wins), `<id>.lock` (an OS lock, held by the process that runs the job

@@ -11,9 +11,10 @@ polling) the offset was not confirmed. Each update is claimed before it is handl
   handles it;
 - `DONE`: handled already: the webhook answers 200 without handling it again.
 
-`MemoryDeduplicator` covers one process; `bot.runtime.redis_state.RedisDeduplicator` shares
-the record between every worker and host of the bot. When the shared record cannot be reached,
-`claim()` raises `SharedStateUnavailable`: the caller answers 503 or pauses, never acknowledges.
+`MemoryDeduplicator` covers one process; the shared state's (`SharedState.deduplicator`)
+shares the record between every worker and host of the bot. When the shared record cannot be
+reached, `claim()` raises `SharedStateUnavailable`: the caller answers 503 or pauses, never
+acknowledges.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from aiogram.types import Update
 
 
 class SharedStateUnavailable(CancelHandler):
-    """Redis (REDIS_URL) cannot be reached right now; the message names it, password masked.
+    """The shared state cannot be reached right now; the message names it, password masked.
 
     An aiogram CancelHandler: raised while an update is handled, it passes the handlers' own
     error handler by (no apology is sent for an update that will come again)."""

@@ -1,7 +1,7 @@
 """Error reports to Sentry (SENTRY_DSN, the `sentry` extra): one event per handler exception,
 with the update's type and ids; without SENTRY_DSN nothing here runs.
 
-What a report never carries: the token, the webhook secret, Redis's password (replaced in
+What a report never carries: the token, the webhook secret, the shared state's password (replaced in
 every string of the event before it leaves), request headers (the web framework integrations
 are off), and, unless SENTRY_SEND_TEXT=true, the update's text and the local variables of the
 failing frames. Log lines are not turned into events or breadcrumbs: the one event per

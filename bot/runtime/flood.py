@@ -3,8 +3,8 @@
 Each message spends from up to two budgets: the bot's global one, and its chat's (a private
 chat's, or a group's: a negative chat id or an `@channel`). A budget is GCRA, the token bucket
 written as one number per budget (its "theoretical arrival time"), so that the same few lines
-run in this process (`LocalBudget`) and atomically in Redis for every worker and host
-(`bot.runtime.flood_redis`). A message books the first slot that fits all its budgets and
+run in this process (`LocalBudget`) and atomically in the shared state for every worker and
+host (`SharedState.flood_budget`). A message books the first slot that fits all its budgets and
 waits for it.
 
 Two lanes keep replies from starving behind a broadcast: a reply books any slot, however far;
@@ -12,8 +12,8 @@ bulk traffic (a broadcast, see `bulk_lane()`) books only slots less than BULK_HO
 otherwise asks again later, so a reply waits at most that long behind it.
 
 Not a library: aiolimiter (the well-kept asyncio one) has one bucket, no lanes, and no way to
-book several buckets at once or to run in Redis; the arithmetic below is that of redis-cell /
-the GCRA Lua scripts in wide use.
+book several buckets at once or to run in a shared store; the arithmetic below is the GCRA
+of the rate-limit scripts in wide use.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class Booking:
 
 
 class FloodBudget(Protocol):
-    """Books slots in budgets: this process's (`LocalBudget`) or shared on Redis."""
+    """Books slots in budgets: this process's (`LocalBudget`) or the shared state's."""
 
     async def book(self, budgets: Sequence[Budget], horizon: float | None) -> Booking:
         """The first slot that fits every budget (past `horizon` s: not booked)."""
@@ -148,7 +148,7 @@ def book_slot(
 ) -> tuple[Booking, list[float]]:
     """GCRA for several budgets at once: `arrivals` are their theoretical arrival times
     (0 for a fresh one); returns the booking and the new arrival times (unchanged if not
-    booked). `bot.runtime.flood_redis` runs the same steps in Lua."""
+    booked). The shared state's budget runs the same steps."""
     slot = max([now, *(tat - b.tolerance for tat, b in zip(arrivals, budgets, strict=True))])
     if horizon is not None and slot - now > horizon:
         return Booking(False, slot - now - horizon), list(arrivals)
@@ -157,7 +157,7 @@ def book_slot(
 
 
 class LocalBudget:
-    """The budgets of this process alone (no REDIS_URL)."""
+    """The budgets of this process alone (no shared state)."""
 
     def __init__(self) -> None:
         self._arrivals: dict[str, float] = {}

@@ -36,7 +36,6 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 HANDLER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 # Bot API calls: getUpdates long polls take up to 25 s.
 API_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5)
 FLOOD_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
 UPDATES = Counter(
@@ -81,7 +80,7 @@ POLLING_CONFLICTS = Counter(
 )
 LOCK_REFUSALS = Counter(
     "telegram_bot_polling_lock_refusals",
-    "Polling refused or stopped because another poller holds the local lock or the Redis lease",
+    "Polling refused or stopped because another poller holds the local lock or the shared lease",
     ["lock"],
 )
 FLOOD_WAITS = Histogram(
@@ -89,17 +88,6 @@ FLOOD_WAITS = Histogram(
     "Seconds a Bot API call was held back by flood control, by reason (pacing, bulk, retry_after)",
     ["reason"],
     buckets=FLOOD_BUCKETS,
-)
-REDIS_SECONDS = Histogram(
-    "telegram_bot_redis_command_duration_seconds",
-    "Redis command latency (REDIS_URL), by operation",
-    ["operation"],
-    buckets=REDIS_BUCKETS,
-)
-REDIS_ERRORS = Counter(
-    "telegram_bot_redis_errors",
-    "Redis commands that failed (REDIS_URL), by operation",
-    ["operation"],
 )
 WEBHOOK_PENDING = Gauge(
     "telegram_bot_webhook_pending_updates",
@@ -166,13 +154,6 @@ def count_conflict(kind: str) -> None:
 def count_lock_refusal(lock: str) -> None:
     """Polling was refused, or stopped, because another poller holds `lock` (local, lease)."""
     LOCK_REFUSALS.labels(lock).inc()
-
-
-def record_redis_command(operation: str, seconds: float, failed: bool) -> None:
-    """One Redis command of `operation` took `seconds`; `failed` counts it as an error."""
-    REDIS_SECONDS.labels(operation).observe(seconds)
-    if failed:
-        REDIS_ERRORS.labels(operation).inc()
 
 
 def record_webhook_info(pending_updates: int, last_error_at: float | None) -> None:

@@ -84,7 +84,7 @@ class UpdateObserver(BaseMiddleware):
             raise
         finally:
             metrics.IN_FLIGHT.dec()
-            # Asked to come again (Redis down): a later delivery will count it.
+            # Asked to come again (the shared state down): a later delivery will count it.
             metrics.count_update(kind, "deferred" if redelivery_reason() else outcome)
 
 

@@ -1,6 +1,6 @@
 """An update that could not be handled for a reason outside its handler asks to come again.
 
-When the shared state (Redis) fails, or a conversation's lock cannot be taken in time, the
+When the shared state fails, or a conversation's lock cannot be taken in time, the
 handlers' own error handler still runs (and may apologise), but the update must not count as
 handled: the webhook answers 503 instead of 200 and the poller does not confirm it, so that
 Telegram delivers it again. The reason is kept per update (a context variable: each update is

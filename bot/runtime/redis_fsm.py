@@ -22,7 +22,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.exceptions import LockNotOwnedError
 
 from bot.runtime.redelivery import ask_for_redelivery
-from bot.runtime.redis_state import REDIS_ERRORS, SharedState, UpdateScope
+from bot.runtime.redis_state import REDIS_ERRORS, RedisState, UpdateScope
 from bot.settings.rules import TELEGRAM_ANSWER_TIMEOUT
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class SharedStorage(RedisStorage):
     and which answers get_state from the update's scope when its claim read the state."""
 
     def __init__(
-        self, shared: SharedState, state_ttl: int | None = None, data_ttl: int | None = None
+        self, shared: RedisState, state_ttl: int | None = None, data_ttl: int | None = None
     ) -> None:
         super().__init__(shared.redis, shared.keys, state_ttl=state_ttl, data_ttl=data_ttl)
         self.shared = shared

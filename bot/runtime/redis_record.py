@@ -26,7 +26,7 @@ from aiogram.fsm.storage.base import StorageKey
 from redis.commands.core import AsyncScript
 
 from bot.runtime.dedup import Claim
-from bot.runtime.redis_state import SharedState, UpdateScope
+from bot.runtime.redis_state import RedisState, UpdateScope, claim_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class ScriptBatch:
     """Runs scripts in one pipeline per turn of the event loop: the calls made while one
     batch is on its way wait for the next."""
 
-    def __init__(self, shared: SharedState) -> None:
+    def __init__(self, shared: RedisState) -> None:
         self.shared = shared
         self._queue: list[tuple[AsyncScript, list[str], list[str], asyncio.Future[Any]]] = []
         self._flushing = False
@@ -111,11 +111,11 @@ class ScriptBatch:
 class RedisDeduplicator:
     """Claims, finishes and releases updates for every worker and host of the bot."""
 
-    def __init__(self, shared: SharedState) -> None:
+    def __init__(self, shared: RedisState) -> None:
         settings = shared.settings
         self.shared = shared
         self.prefix = f"{shared.prefix}:update:"
-        self.claim_ms = str(settings.update_claim_seconds * 1000)
+        self.claim_ms = str(claim_seconds(settings) * 1000)
         self.done_ms = str(settings.update_done_ttl * 1000)
         self.owner = f"running:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._begin = shared.redis.register_script(_BEGIN)

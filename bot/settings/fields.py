@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import NoDecode
 
 
@@ -92,3 +92,22 @@ def split_commas(value: Any) -> Any:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     return value
+
+
+class Section(BaseModel):
+    """The base of a settings section that takes part in what `Settings` says about itself.
+    A section overrides a hook and adds its part to `super()`'s, so that every section is
+    heard whatever the order of the sections."""
+
+    def shares_state(self) -> bool:
+        """True when the bot's processes share their state (a section configures it)."""
+        return False
+
+    def section_secrets(self) -> list[str]:
+        """Values of this section that must never appear in logs or messages."""
+        return []
+
+    @classmethod
+    def unshared(cls) -> dict[str, None]:
+        """Values that keep every state in this one process (the sandbox sets them)."""
+        return {}

@@ -15,7 +15,7 @@ from bot.settings.fields import setting
 
 class FloodSettings(BaseModel):
     """Flood control: outgoing messages paced at Telegram's limits, 429s retried (with
-    REDIS_URL the budget is shared by every worker and host of the bot)."""
+    the shared state the budget is shared by every worker and host of the bot)."""
 
     flood_control: bool = setting(
         True, "pace outgoing messages at the limits below and retry 429 Too Many Requests"

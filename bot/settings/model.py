@@ -13,7 +13,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
@@ -21,16 +20,34 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.settings import rules
 from bot.settings.features import FeatureSettings
-from bot.settings.fields import USE_DEFAULT, unset
+from bot.settings.fields import USE_DEFAULT, Section, unset
 from bot.settings.flood import FloodSettings
 from bot.settings.observability import ObservabilitySettings
-from bot.settings.scale_out import RedisSettings
 from bot.settings.sections import (
     BotSettings,
     LoggingSettings,
     PollingSettings,
     SharedSettings,
     WebhookSettings,
+)
+
+# copier: if redis
+from .redis_section import RedisSettings  # relative: an import section of its own
+
+# copier: endif
+# The order of the sections in the docs.
+SECTIONS: tuple[type[BaseModel], ...] = (
+    BotSettings,
+    WebhookSettings,
+    PollingSettings,
+    SharedSettings,
+    # copier: if redis
+    RedisSettings,
+    # copier: endif
+    FloodSettings,
+    LoggingSettings,
+    ObservabilitySettings,
+    FeatureSettings,
 )
 
 
@@ -46,18 +63,6 @@ LOAD_OPTIONS: ContextVar[LoadOptions] = ContextVar(
     "settings_load_options",
     default=LoadOptions(),  # noqa: B039 - frozen, so it cannot be changed in place
 )
-# The order of the sections in the docs.
-SECTIONS: tuple[type[BaseModel], ...] = (
-    BotSettings,
-    WebhookSettings,
-    PollingSettings,
-    SharedSettings,
-    RedisSettings,
-    FloodSettings,
-    LoggingSettings,
-    ObservabilitySettings,
-    FeatureSettings,
-)
 
 
 class Settings(
@@ -66,11 +71,14 @@ class Settings(
     WebhookSettings,
     PollingSettings,
     SharedSettings,
+    # copier: if redis
     RedisSettings,
+    # copier: endif
     FloodSettings,
     LoggingSettings,
     ObservabilitySettings,
     FeatureSettings,
+    Section,  # the hooks' base: last, so that every section's override comes before it
 ):
     """Everything the bot reads from its environment, validated."""
 
@@ -169,13 +177,6 @@ class Settings(
         return _required(self.webhook_secret, rules.SECRET_REQUIRED)
 
     @property
-    def update_claim_seconds(self) -> int:
-        """How long an update being handled stays claimed, and a conversation locked: longer
-        than a handler may run plus the shutdown's grace (UPDATE_CLAIM_TTL overrides it)."""
-        default = rules.TELEGRAM_ANSWER_TIMEOUT + round(self.shutdown_timeout)
-        return self.update_claim_ttl or default
-
-    @property
     def uses_official_api(self) -> bool:
         """True when talking to api.telegram.org (and its webhook port rules apply)."""
         return self.telegram_api_url == rules.OFFICIAL_API_URL
@@ -183,9 +184,7 @@ class Settings(
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or messages."""
         values = [s.get_secret_value() for s in (self.bot_token, self.webhook_secret) if s]
-        if self.redis_url is not None:
-            password = urlsplit(self.redis_url.get_secret_value()).password or ""
-            values += [password, unquote(password)]  # as written in the URL, and as sent
+        values += self.section_secrets()
         values.append(self.sentry_key())
         return [value for value in values if value]
 

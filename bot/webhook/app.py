@@ -54,8 +54,8 @@ def create_app(
     deduplicator: UpdateDeduplicator | None = None,
 ) -> web.Application:
     """The aiohttp app serving the webhook; `bot`, `dispatcher` and `deduplicator` default to
-    the project's own (tests and benchmarks pass theirs), sharing one Redis connection with
-    REDIS_URL. The app closes the bot's session and the FSM storage."""
+    the project's own (tests and benchmarks pass theirs), sharing one connection to the
+    shared state when configured. The app closes the bot's session and the FSM storage."""
     secret = settings.webhook_secret_value  # ConfigError without one
     try:
         client_addresses = ClientAddressResolver(settings.trusted_proxies)
@@ -75,7 +75,7 @@ def create_app(
         deduplicator=deduplicator or create_deduplicator(shared),
         client_addresses=client_addresses,
         ip_allowlist=settings.webhook_ip_allowlist,
-        shared_state_down=(lambda: shared.outage.reason) if shared else (lambda: None),
+        shared_state_down=shared.unavailable_reason if shared else (lambda: None),
         conversation_of=(lambda update: conversation_key(dispatcher, bot, update))
         if shared
         else (lambda _update: None),
@@ -124,7 +124,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """200 when updates are taken; 503 with the reason while starting, draining, or while the
-    shared state (Redis) cannot be reached."""
+    shared state cannot be reached."""
     reason = request.app[HANDLER_KEY].not_ready
     if reason is None:
         return web.Response(text="ready")

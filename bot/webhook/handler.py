@@ -13,7 +13,7 @@ only then is it answered 200. So:
   caps a worker on top of it (503 past it, Telegram retries later) instead of queueing;
 - a handler must finish within Telegram's 60 s answer timeout; start longer work as your own
   background job. A redelivery of an update that is still running (here, or on another worker
-  with REDIS_URL) is answered 503, not 200: if the first handling dies, the retry handles it.
+  with the shared state) is answered 503, not 200: if the first handling dies, the retry handles it.
 
 Status codes: 200 handled (also when a handler raised: the exception is logged, and a poison
 update must not block its chat with redeliveries for a day), a duplicate of a handled one, or
@@ -21,7 +21,7 @@ an update aiogram cannot read although the secret was right (logged as an ERROR)
 JSON, not an Update, or a body its framing or encoding contradicts; 401 missing or wrong
 secret; 403 not from Telegram's networks (when the allowlist is on); 408 body not received in
 WEB_READ_TIMEOUT; 413 body too large; 415 compressed (Telegram never compresses); 503
-overloaded, shutting down, being handled, or the shared state (Redis) unreachable; 405 (from
+overloaded, shutting down, being handled, or the shared state unreachable; 405 (from
 aiohttp) for another method. Refusals never reach the dispatcher and are logged as a bounded
 summary per reason (`refusals.py`), never with a secret's value.
 
@@ -81,7 +81,7 @@ class WebhookHandler:
         **workflow_data: Any,
     ) -> None:
         """`read_timeout` bounds the reading of a body; `shared_state_down` says why the shared
-        state (Redis) is unusable, or None; `conversation_of` gives the FSM key the record may
+        state is unusable, or None; `conversation_of` gives the FSM key the record may
         lock with the claim."""
         self.bot = bot
         self.dispatcher = dispatcher
@@ -111,7 +111,7 @@ class WebhookHandler:
 
     @property
     def not_ready(self) -> str | None:
-        """Why updates are not taken right now (starting, draining, Redis down), or None."""
+        """Why updates are not taken now (starting, draining, the shared state down), or None."""
         if not self.started:
             return "starting"
         if self.draining:
@@ -192,11 +192,13 @@ class WebhookHandler:
         try:
             await self.deduplicator.finish(update_id)
         except SharedStateUnavailable:
-            logger.warning("Update %d was handled; Redis could not record it as done", update_id)
+            logger.warning(
+                "Update %d was handled; the shared record could not mark it done", update_id
+            )
         return web.Response()
 
     async def _forget(self, update_id: int) -> None:
-        # Without Redis the claim expires by itself (UPDATE_CLAIM_TTL); the retry handles it then.
+        # Unreleased, the claim expires by itself (UPDATE_CLAIM_TTL); the retry handles it then.
         with contextlib.suppress(SharedStateUnavailable):
             await self.deduplicator.release(update_id)
 

@@ -16,7 +16,7 @@ from bot.runtime.stop_signals import stop_signals
 from bot.settings import ConfigError, Settings
 from bot.webhook.app import BOT_KEY, DISPATCHER_KEY, create_app, freeze_startup_objects
 from bot.webhook.listener import listen, make_runner
-from bot.webhook.registration import redis_problem, register_for_deploy
+from bot.webhook.registration import register_for_deploy, shared_state_problem
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def serve_webhook(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings) -> int:
-    if problem := await redis_problem(settings):
+    if problem := await shared_state_problem(settings):
         logger.error(problem)
         return ExitCode.CONFIG
     try:

@@ -32,7 +32,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramUna
 from aiogram.types import WebhookInfo
 
 from bot.exit_codes import ExitCode
-from bot.factory import create_bot, create_dispatcher
+from bot.factory import create_bot, create_dispatcher, create_shared_state
 from bot.runtime.api_errors import token_rejected_message
 from bot.runtime.retry import RetryPolicy, call_with_retry
 from bot.settings import ConfigError, Settings
@@ -160,13 +160,15 @@ async def ensure_webhook(
     return WebhookRegistration(changed=True, info=info, description=description)
 
 
-async def redis_problem(settings: Settings) -> str | None:
-    """With REDIS_URL: why Redis cannot be used at start (the deploy stops with exit 2)."""
-    if settings.redis_url is None:
+async def shared_state_problem(settings: Settings) -> str | None:
+    """With the shared state: why it cannot be used at start (the deploy stops with exit 2)."""
+    shared = create_shared_state(settings)
+    if shared is None:
         return None
-    from bot.runtime.redis_state import startup_problem
-
-    return await startup_problem(settings)
+    try:
+        return await shared.unreachable()
+    finally:
+        await shared.close()
 
 
 async def register_for_deploy(
@@ -203,9 +205,9 @@ async def register_for_deploy(
 
 
 async def register_once(settings: Settings) -> ExitCode:
-    """Check Redis (with REDIS_URL), then build a Bot and the dispatcher (for its update
+    """Check the shared state (when configured), then build a Bot and the dispatcher (for its update
     types), register, close them again: what a deploy does once before serving."""
-    if problem := await redis_problem(settings):
+    if problem := await shared_state_problem(settings):
         logger.error(problem)
         return ExitCode.CONFIG
     bot = create_bot(settings)

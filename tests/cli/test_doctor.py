@@ -29,6 +29,9 @@ async def test_doctor_on_a_healthy_local_setup_exits_0_and_changes_nothing(
     statuses = {c["id"]: c["status"] for c in as_json.json()["checks"]}
     assert set(statuses.values()) <= {"ok", "skipped"}, statuses
     assert statuses["token"] == statuses["webhook"] == statuses["lock"] == "ok"
+    # Nothing shared between processes here: said once, not checked.
+    assert statuses["shared_state"] == "skipped"
+    assert "none configured: the state lives in each process" in text.out
     methods = {call.method for call in emulator.api_calls(token)}
     assert methods == {"getMe", "getWebhookInfo"}
     assert token not in text.out + as_json.out

@@ -6,9 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
-from bot.polling.lease import PollingLease
-from bot.polling.lock_holder import LockHolder
-from bot.runtime.redis_state import SharedState
+from bot.runtime.holder import LockHolder
+from bot.runtime.redis_lease import PollingLease
+from bot.runtime.redis_state import RedisState
 from bot.settings import load_settings
 from tests.helpers.cli import Cli, doctor, write_env
 from tests.helpers.processes import free_port
@@ -17,12 +17,12 @@ from tests.helpers.redis import RedisServer
 ELSEWHERE = LockHolder(4242, "other-host", datetime.now().astimezone(), "python run.py")
 
 
-async def hold_lease_elsewhere(env_file: Path, root: Path) -> SharedState:
+async def hold_lease_elsewhere(env_file: Path, root: Path) -> RedisState:
     """Another host's poller holds the lease (for a minute)."""
     settings = load_settings(
         env_file=env_file, overrides={"POLLING_LEASE_TTL": "60"}, root=root, environment=False
     )
-    shared = SharedState(settings)
+    shared = RedisState(settings)
     await PollingLease(shared, ELSEWHERE).acquire()
     return shared
 

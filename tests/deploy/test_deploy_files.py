@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from setuptools import find_packages
 
-from bot.settings import Settings
+from bot.settings import Settings, env_names
 from tests.helpers.constants import SERVICE, SERVICE_ID
 from tests.helpers.processes import ROOT
 from tests.helpers.stack import DEPLOY, Nginx, Program, gunicorn, gunicorn_env, render
@@ -102,13 +102,7 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
 
 
 def load_gunicorn_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
-    for key in (
-        "GUNICORN_BIND",
-        "WEB_CONCURRENCY",
-        "SHUTDOWN_TIMEOUT",
-        "GUNICORN_GRACEFUL_TIMEOUT",
-        "REDIS_URL",
-    ):
+    for key in ("GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_GRACEFUL_TIMEOUT", *env_names()):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -119,10 +113,12 @@ def test_gunicorn_conf_reads_its_environment(monkeypatch: pytest.MonkeyPatch) ->
     defaults = load_gunicorn_conf(monkeypatch)
     assert defaults["worker_class"] == "aiohttp.GunicornUVLoopWebWorker"  # uvloop is installed
     assert defaults["bind"] == ["127.0.0.1:8080"]
-    # FSM state in memory is per worker: one worker unless Redis shares it.
+    # FSM state in memory is per worker: one worker unless the workers share it.
     assert defaults["workers"] == 1
+    # copier: if redis
     with_redis = load_gunicorn_conf(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0")
     assert with_redis["workers"] == len(os.sched_getaffinity(0))
+    # copier: endif
     assert defaults["chdir"] == str(ROOT)
     # SHUTDOWN_TIMEOUT's default, and 15 s for the session to close.
     assert defaults["graceful_timeout"] == Settings.model_fields["shutdown_timeout"].default + 15
@@ -228,7 +224,9 @@ def test_compose_trusts_only_its_own_network_gateway_and_publishes_on_loopback()
     import yaml
 
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    bot, redis = compose["services"]["bot"], compose["services"]["redis"]
+    bot = compose["services"]["bot"]
+    # What runs beside the bot (its shared state) is on its network only, never published.
+    beside = [s for name, s in compose["services"].items() if name not in ("bot", "bot-dev")]
     network = compose["networks"]["bot"]["ipam"]["config"][0]
     gateway = network["gateway"]
 
@@ -237,8 +235,8 @@ def test_compose_trusts_only_its_own_network_gateway_and_publishes_on_loopback()
         bot["environment"]["TRUSTED_PROXIES"] == gateway == "${BOT_NETWORK_GATEWAY:-172.31.240.1}"
     )
     assert network["subnet"] == "${BOT_NETWORK_SUBNET:-172.31.240.0/24}"
-    assert bot["networks"] == redis["networks"] == ["bot"]
-    assert bot["ports"] == ["127.0.0.1:8080:8080"] and "ports" not in redis
+    assert bot["networks"] == ["bot"] and all(s["networks"] == ["bot"] for s in beside)
+    assert bot["ports"] == ["127.0.0.1:8080:8080"] and not any("ports" in s for s in beside)
     assert bot["env_file"] == "../.env.production"
     assert compose["services"]["bot-dev"]["profiles"] == ["dev"]
 

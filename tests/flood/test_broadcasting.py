@@ -4,24 +4,23 @@ without sending anyone the message twice, while the bot keeps answering everyone
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.factory import create_bot, create_broadcaster, create_shared_state
-from bot.settings import Settings, load_settings
-from sandbox import Emulator
-from tests.helpers.flood import bot_limits, delivered, too_many_requests
-from tests.helpers.processes import BotProcess
-from tests.helpers.redis import RedisServer
-
-StartEmulator = Callable[[float], Awaitable[Emulator]]
-ADMIN, USER = 1, 2
-REPORT = re.compile(
-    r"Broadcast \S+ is done: (\d+) of (\d+) chats got it, (\d+) blocked the bot, (\d+) failed"
-    r"(?:, (\d+) unknown)?"
+from bot.factory import create_bot, create_broadcaster
+from tests.helpers.flood import (
+    ADMIN,
+    BROADCAST_REPORT,
+    StartEmulator,
+    bot_limits,
+    broadcast_settings,
+    delivered,
+    too_many_requests,
 )
+from tests.helpers.processes import BotProcess
+
+USER = 2
 
 
 async def test_a_broadcast_killed_halfway_and_started_again_reaches_every_chat_once(
@@ -70,7 +69,7 @@ async def test_a_broadcast_killed_halfway_and_started_again_reaches_every_chat_o
     )
     await second.stop()
 
-    match = REPORT.search(reports[1]["text"])
+    match = BROADCAST_REPORT.search(reports[1]["text"])
     assert match is not None, reports[1]["text"]
     sent, total, blocked, failed, unknown = (int(g or 0) for g in match.groups())
     per_chat = {chat: len(tg.bot_messages(token, chat)) for chat in audience}
@@ -84,17 +83,6 @@ async def test_a_broadcast_killed_halfway_and_started_again_reaches_every_chat_o
     assert too_many_requests(tg, token) == 0
 
 
-def bot_settings(tg: Emulator, token: str, tmp_path: Path, scale: float, **extra: str) -> Settings:
-    values = {
-        "BOT_TOKEN": token,
-        "TELEGRAM_API_URL": tg.base_url,
-        "LOCK_DIR": str(tmp_path / "state"),
-        **bot_limits(scale),
-        **extra,
-    }
-    return load_settings(overrides=values, root=tmp_path, environment=False)
-
-
 async def test_a_reply_waits_only_a_moment_behind_a_running_broadcast(
     limited_emulator: StartEmulator, token: str, tmp_path: Path
 ) -> None:
@@ -102,7 +90,7 @@ async def test_a_reply_waits_only_a_moment_behind_a_running_broadcast(
     tg = await limited_emulator(scale)
     audience = list(range(1001, 1301))
     tg.add_chats(token, [*audience, USER])
-    settings = bot_settings(tg, token, tmp_path, scale)
+    settings = broadcast_settings(tg, token, tmp_path, scale)
     bot = create_bot(settings)
     broadcaster = create_broadcaster(settings, None)
     try:
@@ -123,38 +111,3 @@ async def test_a_reply_waits_only_a_moment_behind_a_running_broadcast(
     assert still_sending and waited < 1.0, waited
     assert report is not None and (report.sent, report.failed, report.unknown) == (300, 0, 0)
     assert too_many_requests(tg, token) == 0
-
-
-async def test_with_redis_another_process_resumes_a_stopped_broadcast_without_repeats(
-    limited_emulator: StartEmulator, token: str, tmp_path: Path, redis_server: RedisServer
-) -> None:
-    scale = 4
-    tg = await limited_emulator(scale)
-    audience = list(range(1001, 1301))
-    tg.add_chats(token, [*audience, ADMIN, 5000])
-    tg.block_bot(token, 1100)
-    settings = bot_settings(tg, token, tmp_path, scale, REDIS_URL=redis_server.url)
-    first, second = (create_shared_state(settings) for _ in range(2))
-    assert first is not None and second is not None
-    bots = [create_bot(settings, first), create_bot(settings, second)]
-    stopped, resumed = create_broadcaster(settings, first), create_broadcaster(settings, second)
-    try:
-        chats = [*audience, 9999]  # 9999: a chat the bot cannot write to
-        await stopped.start(bots[0], "news", chats, "Hello!", report_to=ADMIN)
-        await tg.wait_until(lambda: len(delivered(tg, token)) >= 100, what="100 chats reached")
-        await stopped.stop()
-        await resumed.resume(bots[1])
-        report = (await tg.wait_bot_messages(token, ADMIN, 1, timeout=30))[0]["text"]
-    finally:
-        await resumed.stop()
-        for bot in bots:
-            await bot.session.close()
-        await first.close()
-        await second.close()
-
-    match = REPORT.search(report)
-    assert match is not None, report
-    sent, total, blocked, failed, unknown = (int(g or 0) for g in match.groups())
-    per_chat = [len(tg.bot_messages(token, chat)) for chat in audience]
-    assert max(per_chat) == 1 and sum(per_chat) == sent == 299  # a stop leaves none unknown
-    assert (total, blocked, failed, unknown) == (301, 1, 1, 0)

@@ -3,9 +3,21 @@ saw of the bot's messages."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.settings import Settings, load_settings
 from sandbox import ApiCall, Emulator, FloodLimits
 
 TELEGRAM = FloodLimits()
+# The `limited_emulator` fixture: starts one with Telegram's limits `scale` times faster.
+StartEmulator = Callable[[float], Awaitable[Emulator]]
+ADMIN = 1  # the chat the broadcasts report to
+BROADCAST_REPORT = re.compile(
+    r"Broadcast \S+ is done: (\d+) of (\d+) chats got it, (\d+) blocked the bot, (\d+) failed"
+    r"(?:, (\d+) unknown)?"
+)
 
 
 def bot_limits(scale: float) -> dict[str, str]:
@@ -38,3 +50,17 @@ def too_many_requests(tg: Emulator, token: str) -> int:
 def span(calls: list[ApiCall]) -> float:
     """Seconds from the first call's arrival to the last one's answer."""
     return max(c.finished for c in calls) - min(c.started for c in calls)
+
+
+def broadcast_settings(
+    tg: Emulator, token: str, tmp_path: Path, scale: float, **extra: str
+) -> Settings:
+    """Settings of a bot built in the test's process, facing `tg` with limits at `scale`."""
+    values = {
+        "BOT_TOKEN": token,
+        "TELEGRAM_API_URL": tg.base_url,
+        "LOCK_DIR": str(tmp_path / "state"),
+        **bot_limits(scale),
+        **extra,
+    }
+    return load_settings(overrides=values, root=tmp_path, environment=False)

@@ -1,9 +1,9 @@
 """`python -m tests.helpers.flood_sender FIRST COUNT GO_PORT`: one of the bot's processes
 sending COUNT messages to chats FIRST, FIRST+1, ... at once, as its handlers would.
 
-Settings come from the environment (REDIS_URL shares the flood budget). It builds the bot the
-way the bot's processes do (`bot.factory`), prints `ready`, waits for a byte on GO_PORT (so
-that several senders start together), sends, and prints `sent <n> in <seconds> s`.
+Settings come from the environment (a shared state shares the flood budget). It builds the
+bot the way the bot's processes do (`bot.factory`), prints `ready`, waits for a byte on
+GO_PORT (so that several senders start together), sends, and prints `sent <n> in <seconds> s`.
 """
 
 from __future__ import annotations

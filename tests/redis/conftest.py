@@ -40,7 +40,7 @@ def redis_settings(
 
 def shared_dispatcher(settings: Settings) -> Dispatcher:
     """An empty dispatcher on the shared FSM storage and isolation (routers added by a test)."""
-    storage, isolation = create_storage(settings, create_shared_state(settings))
+    storage, isolation = create_storage(create_shared_state(settings))
     return Dispatcher(storage=storage, events_isolation=isolation)
 
 

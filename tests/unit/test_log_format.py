@@ -1,5 +1,6 @@
 """LOG_FORMAT: text stays the default; json gives one parseable object per line with the
-update's ids; both redact the token, the webhook secret, Redis's password and Sentry's key."""
+update's ids; both redact the token, the webhook secret, a section's secrets (a password in a
+connection URL) and Sentry's key."""
 
 from __future__ import annotations
 
@@ -29,11 +30,17 @@ def stderr(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
     root.setLevel(saved[1])
 
 
+class SettingsWithPassword(Settings):
+    """Settings with a section that has a secret of its own, as a connection's password is."""
+
+    def section_secrets(self) -> list[str]:
+        return [*super().section_secrets(), PASSWORD]
+
+
 def settings(tmp_path: Path, **values: str) -> Settings:
-    return Settings(
+    return SettingsWithPassword(
         bot_token=SecretStr(TOKEN),
         webhook_secret=SecretStr(SECRET),
-        redis_url=SecretStr("redis://bot:p%22ss%5Cword@127.0.0.1:6379/0"),
         sentry_dsn=SecretStr(f"https://{SENTRY_KEY}@o1.ingest.sentry.io/2"),
         lock_dir=tmp_path,
         **values,

@@ -16,12 +16,14 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime
 
-from bot.polling.lock_holder import LockHolder
-from bot.runtime.metrics import record_redis_command
-from bot.runtime.redis_state import DELETE_IF_OURS, REDIS_ERRORS, SharedState
+from bot.exit_codes import ExitCode
+from bot.runtime.holder import LockHolder
+from bot.runtime.metrics import count_lock_refusal
+from bot.runtime.redis_metrics import record_redis_command
+from bot.runtime.redis_state import DELETE_IF_OURS, REDIS_ERRORS, RedisState, unreachable
+from bot.runtime.shared import LeaseHolder, LeaseRefusal
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +31,6 @@ _EXTEND_IF_OURS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
-
-
-@dataclass(frozen=True)
-class LeaseHolder:
-    """The poller holding the lease, and how long until it expires unless renewed."""
-
-    holder: LockHolder
-    expires_in: float
 
 
 class LeaseHeld(Exception):
@@ -47,12 +41,12 @@ class LeaseHeld(Exception):
         super().__init__(held.holder.describe())
 
 
-def lease_key(shared: SharedState) -> str:
+def lease_key(shared: RedisState) -> str:
     """The lease's Redis key."""
     return f"{shared.prefix}:polling-lease"
 
 
-async def read_lease(shared: SharedState) -> LeaseHolder | None:
+async def read_lease(shared: RedisState) -> LeaseHolder | None:
     """Who holds the lease right now, or None when it is free (Redis errors propagate)."""
     key = lease_key(shared)
     async with shared.redis.pipeline(transaction=True) as pipe:
@@ -77,7 +71,7 @@ async def read_lease(shared: SharedState) -> LeaseHolder | None:
 class PollingLease:
     """This process's claim on the lease."""
 
-    def __init__(self, shared: SharedState, holder: LockHolder) -> None:
+    def __init__(self, shared: RedisState, holder: LockHolder) -> None:
         self.shared = shared
         self.key = lease_key(shared)
         self.ttl = shared.settings.polling_lease_ttl
@@ -202,6 +196,24 @@ class LeaseKeeper:
                 exc.held.holder.describe(),
             )
             return None
+
+
+async def take_lease(
+    shared: RedisState, holder: LockHolder, bot_label: str
+) -> LeaseKeeper | LeaseRefusal:
+    """The lease for `holder`, kept by a LeaseKeeper not yet started; or why not: Redis
+    unreachable (exit 2), another host polls (exit 3), a Redis failure meanwhile (exit 1)."""
+    try:
+        if problem := await unreachable(shared.redis, shared.settings):
+            return LeaseRefusal(ExitCode.CONFIG, problem)
+        lease = PollingLease(shared, holder)
+        return LeaseKeeper(lease, await lease.acquire())
+    except LeaseHeld as exc:
+        count_lock_refusal("lease")
+        return LeaseRefusal(ExitCode.LOCKED, lease_held_message(exc.held, bot_label))
+    except REDIS_ERRORS as exc:
+        message = f"Redis failed while taking the polling lease ({exc}); try again."
+        return LeaseRefusal(ExitCode.ERROR, message)
 
 
 def lease_held_message(held: LeaseHolder, bot_label: str) -> str:

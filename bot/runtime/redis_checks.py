@@ -4,14 +4,11 @@ holds the polling lease, and whether the keys in it carry the bot id."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-from bot.commands.context import DoctorContext
-from bot.commands.report import Check, Checks, Report
-
-if TYPE_CHECKING:
-    from bot.polling.lease import LeaseHolder
-    from bot.runtime.redis_state import SharedState
+from bot.runtime.checks import Check, Checks
+from bot.runtime.redis_lease import read_lease
+from bot.runtime.redis_state import REDIS_ERRORS, RedisState, shown_url
+from bot.runtime.shared import LeaseHolder
 
 REDIS = Checks("redis", "Redis")
 LEASE = Checks("polling_lease", "polling lease")
@@ -20,44 +17,33 @@ KEYS = Checks("redis_keys", "Redis keys")
 KEY_SAMPLE = 1000
 
 
-async def add_redis_checks(report: Report, ctx: DoctorContext) -> None:
-    """Reachability, version, lease holder and keys; skipped without REDIS_URL."""
-    config = ctx.config
-    if config.redis_url is None or not ctx.usable("redis_url"):
-        report.add(REDIS.skipped("REDIS_URL is not set: the state lives in each process"))
-        return
-    # Imported here: the redis package is only needed with REDIS_URL.
-    from bot.polling.lease import read_lease
-    from bot.runtime.redis_state import REDIS_ERRORS, SharedState, shown_url
-
+async def redis_checks(shared: RedisState, bot_mode: str) -> list[Check]:
+    """Reachability and latency, version, lease holder and keys (`bot_mode`: whether a
+    poller is expected)."""
+    config = shared.settings
     url = shown_url(config)
-    if ctx.bot_id is None:
-        report.add(REDIS.skipped(f"{url}: no usable BOT_TOKEN, so no bot id for the keys"))
-        return
-    shared = SharedState(config)
+    checks: list[Check] = []
     try:
         started = time.monotonic()
         await shared.redis.ping()
         latency = (time.monotonic() - started) * 1000
         version = (await shared.redis.info("server")).get("redis_version", "?")
         details = {"latency_ms": round(latency, 1), "version": version}
-        report.add(REDIS.ok(f"{url} answers in {latency:.0f} ms (Redis {version})", details))
-        held = await read_lease(shared)
-        report.add(_lease_check(held, ctx))
-        report.add(await _keys_check(shared, ctx.bot_id, config.redis_key_prefix))
+        checks.append(REDIS.ok(f"{url} answers in {latency:.0f} ms (Redis {version})", details))
+        checks.append(_lease_check(await read_lease(shared), bot_mode))
+        checks.append(await _keys_check(shared, config.bot_id, config.redis_key_prefix))
     except REDIS_ERRORS as exc:
-        report.add(
+        checks.append(
             REDIS.problem(
                 f"{url} cannot be reached ({type(exc).__name__}: {exc})",
                 fix="start Redis, or correct REDIS_URL; the bot refuses to start (exit 2) "
                 "until it answers",
             )
         )
-    finally:
-        await shared.close()
+    return checks
 
 
-def _lease_check(held: LeaseHolder | None, ctx: DoctorContext) -> Check:
+def _lease_check(held: LeaseHolder | None, bot_mode: str) -> Check:
     if held is None:
         return LEASE.ok("free: no poller of this bot runs on any host")
     holder = held.holder
@@ -69,7 +55,7 @@ def _lease_check(held: LeaseHolder | None, ctx: DoctorContext) -> Check:
         "expires_in": round(held.expires_in, 1),
     }
     summary = f"held by {holder.describe()} ({holder.command})"
-    if ctx.config.bot_mode == "webhook":
+    if bot_mode == "webhook":
         return LEASE.problem(
             f"{summary}: a poller runs although this environment uses the webhook",
             fix=f"stop the poller on host {holder.host}",
@@ -78,7 +64,7 @@ def _lease_check(held: LeaseHolder | None, ctx: DoctorContext) -> Check:
     return LEASE.ok(f"{summary}: this bot's one poller", details)
 
 
-async def _keys_check(shared: SharedState, bot_id: int, prefix: str) -> Check:
+async def _keys_check(shared: RedisState, bot_id: int, prefix: str) -> Check:
     ours = foreign = 0
     async for raw in shared.redis.scan_iter(match=f"{prefix}:*", count=200):
         key = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)

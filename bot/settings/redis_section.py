@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, SecretStr, field_validator
+from pydantic import SecretStr, field_validator
 
 from bot.settings import rules
-from bot.settings.fields import setting
+from bot.settings.fields import Section, setting
 
 SECONDS = "a number of seconds"
 
 
-class RedisSettings(BaseModel):
+class RedisSettings(Section):
     """Redis (scale-out): FSM state, per-chat order, de-duplication and the polling lease
     shared by every worker and host of the bot."""
 
@@ -66,6 +66,23 @@ class RedisSettings(BaseModel):
         ge=1,
         le=300,
     )
+
+    def shares_state(self) -> bool:
+        """REDIS_URL set: the bot's processes share their state on Redis."""
+        return self.redis_url is not None or super().shares_state()
+
+    def section_secrets(self) -> list[str]:
+        """REDIS_URL's password, as written in the URL and as sent."""
+        values = super().section_secrets()
+        if self.redis_url is not None:
+            password = urlsplit(self.redis_url.get_secret_value()).password or ""
+            values += [password, unquote(password)]
+        return values
+
+    @classmethod
+    def unshared(cls) -> dict[str, None]:
+        """Without REDIS_URL, the state stays in the process."""
+        return {**super().unshared(), "redis_url": None}
 
     @field_validator("redis_url")
     @classmethod

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import AsyncIterator
 
 from bot.runtime.broadcast import BroadcastJob
-from bot.runtime.redis_state import DELETE_IF_OURS, SharedState
+from bot.runtime.redis_state import DELETE_IF_OURS, RedisState
 
 LEASE_SECONDS = 30
 # A finished job's progress is kept this long (to read it back), then Redis drops it.
@@ -26,7 +26,7 @@ FINISHED_TTL = 7 * 86400
 class RedisBroadcastStore:
     """Jobs and their progress in the bot's Redis."""
 
-    def __init__(self, shared: SharedState) -> None:
+    def __init__(self, shared: RedisState) -> None:
         self.shared = shared
         self.redis = shared.redis
         self.prefix = f"{shared.prefix}:broadcast:"

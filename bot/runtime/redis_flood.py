@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from bot.runtime.flood import Booking, Budget, LocalBudget
 from bot.runtime.redis_record import ScriptBatch
-from bot.runtime.redis_state import REDIS_ERRORS, SharedState
+from bot.runtime.redis_state import REDIS_ERRORS, RedisState
 
 # Times in microseconds (Lua numbers are doubles: exact up to 2^53, some 285 years of us).
 # KEYS: the budgets. ARGV[1]: horizon (-1: none); then per budget: interval, tolerance.
@@ -48,7 +48,7 @@ def _us(seconds: float) -> str:
 class RedisBudget:
     """The bot's budgets in Redis, `<prefix>:<bot id>:flood:<budget>`."""
 
-    def __init__(self, shared: SharedState) -> None:
+    def __init__(self, shared: RedisState) -> None:
         self.shared = shared
         self.prefix = f"{shared.prefix}:flood:"
         self._book = shared.redis.register_script(_BOOK)
