@@ -33,7 +33,10 @@ API_UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line reason for a log line, without a traceback."""
+    """A one-line reason for a log line, without a traceback (nor a response's content)."""
+    if isinstance(exc, ClientDecodeError):
+        # Its str() ends with the whole response, users' messages included: not for a log.
+        return f"ClientDecodeError: {exc.message} ({type(exc.original).__name__})"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

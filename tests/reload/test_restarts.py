@@ -49,6 +49,18 @@ async def programs() -> AsyncIterator[list[Program]]:
         await program.stop(signal.SIGINT)
 
 
+async def start_reloader(
+    directory: Path, env: dict[str, str], programs: list[Program]
+) -> tuple[Path, Path, Program]:
+    """`python run.py --reload` in a copy of the project, once its bot polls (stopped at the
+    end by `programs`); returns (project, env file, supervisor)."""
+    project, env_file = copy_project(directory / "project", env)
+    supervisor = await run_in_copy(project, "--reload", "--env-file", str(env_file)).start()
+    programs.append(supervisor)
+    await supervisor.wait_for_lines(POLLING, timeout=WAIT)
+    return project, env_file, supervisor
+
+
 # copier: if sandbox
 async def test_sandbox_reload_keeps_the_chat_page_across_restarts(
     tmp_path: Path, polling_env: dict[str, str], programs: list[Program]
@@ -82,10 +94,7 @@ async def test_saved_handler_answers_after_restarts_with_one_poller_and_no_lost_
     polling_env: dict[str, str],
     programs: list[Program],
 ) -> None:
-    project, env_file = copy_project(tmp_path / "project", polling_env)
-    supervisor = await run_in_copy(project, "--reload", "--env-file", str(env_file)).start()
-    programs.append(supervisor)
-    await supervisor.wait_for_lines(POLLING, timeout=WAIT)
+    project, _, supervisor = await start_reloader(tmp_path, polling_env, programs)
 
     sent: list[int] = []  # one chat per message, so that flood limits never pace the replies
 
@@ -142,10 +151,7 @@ async def test_broken_save_waits_for_its_fix_and_no_other_poller_may_start_meanw
     polling_env: dict[str, str],
     programs: list[Program],
 ) -> None:
-    project, env_file = copy_project(tmp_path / "project", polling_env)
-    supervisor = await run_in_copy(project, "--reload", "--env-file", str(env_file)).start()
-    programs.append(supervisor)
-    await supervisor.wait_for_lines(POLLING, timeout=WAIT)
+    project, env_file, supervisor = await start_reloader(tmp_path, polling_env, programs)
 
     # Another reloader, or a plain poller, of the same bot is refused while it runs.
     second = await run_in_copy(project, "--reload", "--env-file", str(env_file)).start()

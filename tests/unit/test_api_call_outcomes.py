@@ -53,3 +53,14 @@ def test_each_failure_gets_an_outcome_and_a_bounded_error_class(
     error: BaseException | None, labels: tuple[str, str]
 ) -> None:
     assert call_outcome(error) == labels
+
+
+def test_an_undecodable_answer_is_described_without_its_content() -> None:
+    from aiogram.exceptions import ClientDecodeError
+
+    from bot.runtime.api_errors import describe_error
+
+    error = ClientDecodeError("Failed to decode object", ValueError("x"), "a user's secret words")
+    described = describe_error(error)
+    assert "Failed to decode object" in described and "ValueError" in described
+    assert "secret words" not in described
