@@ -12,22 +12,29 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
-from handlers import admin, broadcast, echo, errors, menu, start, survey
+from handlers import admin, broadcast, errors, start
 
+# copier: if example_handlers
+# isort: split
+from handlers import echo, menu, survey  # the examples (copier's `example_handlers`)
+
+# copier: endif
 logger = logging.getLogger(__name__)
 
 # The commands Telegram offers in the chat's menu (setMyCommands at start-up).
 COMMANDS = [
     BotCommand(command="start", description="say hello"),
     BotCommand(command="help", description="what this bot can do"),
+    # copier: if example_handlers
     BotCommand(command="menu", description="an inline keyboard"),
     BotCommand(command="survey", description="a two-step conversation"),
     BotCommand(command="cancel", description="leave the conversation"),
+    # copier: endif
 ]
 
 
 def get_routers() -> list[Router]:
-    """Fresh routers, in the order updates try them: the catch-all echo goes last.
+    """Fresh routers, in the order updates try them (a catch-all goes last).
 
     A router can be attached to one dispatcher only, so each call builds new ones
     (the tests and every webhook worker build their own dispatcher).
@@ -37,9 +44,11 @@ def get_routers() -> list[Router]:
         start.create_router(),
         admin.create_router(),
         broadcast.create_router(),
+        # copier: if example_handlers
         menu.create_router(),
         survey.create_router(),
-        echo.create_router(),
+        echo.create_router(),  # the catch-all: any other text
+        # copier: endif
     ]
 
 

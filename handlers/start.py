@@ -4,12 +4,17 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-HELP_TEXT = (
-    "I am a template bot. Try:\n"
-    "/menu - an inline keyboard\n"
-    "/survey - a short two-step conversation\n"
-    "/cancel - leave the conversation\n"
-    "Anything else you write, I repeat."
+HELP_TEXT = "\n".join(
+    [
+        "I am a template bot. Try:",
+        # copier: if example_handlers
+        "/menu - an inline keyboard",
+        "/survey - a short two-step conversation",
+        "/cancel - leave the conversation",
+        "Anything else you write, I repeat.",
+        # copier: endif
+        "/help - this list",
+    ]
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -41,6 +41,7 @@ class Emulator:
         official_webhook_rules: bool = False,
         max_records: int = 10_000,
         test_plugins: tuple[str, ...] = (),
+        test_settings: Mapping[str, str] | None = None,
         flood_limits: FloodLimits | None = None,
     ) -> None:
         self.host = host
@@ -54,6 +55,7 @@ class Emulator:
             official_webhook_rules=official_webhook_rules,
             max_records=max_records,
             test_plugins=test_plugins,
+            test_settings=tuple((test_settings or {}).items()),
             flood_limits=flood_limits,
         )
         self.signal = Signal()

@@ -99,6 +99,7 @@ class TestWriter:
         if plugins:
             # So that it runs from any folder too (the project's conftest enables these).
             head += [f"pytest_plugins = {json.dumps(list(plugins))}", ""]
+        head += self._bot_settings()
         head += [
             "",
             "@pytest.mark.asyncio",
@@ -109,6 +110,23 @@ class TestWriter:
         if not self.recording.steps:
             self.lines.append("    pass  # nothing was recorded")
         return "\n".join(head + self.lines) + "\n"
+
+    def _bot_settings(self) -> list[str]:
+        """The `bot_settings` fixture, where the recorded bot ran with settings of its own (its
+        handlers): so the test replays against the handlers that gave these replies."""
+        values = self.bot.settings.test_settings
+        if not values:
+            return []
+        items = [f"        {_literal(key)}: {_literal(value)}," for key, value in values]
+        return [
+            "",
+            "@pytest.fixture",
+            "def bot_settings() -> dict[str, str]:",
+            "    return {",
+            *items,
+            "    }",
+            "",
+        ]
 
     def _variable(self, key: int, name: str, definition: str) -> str:
         if key not in self.variables:

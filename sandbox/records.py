@@ -31,6 +31,9 @@ class EmulatorSettings:
     max_records: int = 10_000
     # Modules an exported test names in `pytest_plugins`, so it runs outside tests/ too.
     test_plugins: tuple[str, ...] = ()
+    # Settings an exported test gives its bot (a `bot_settings` fixture), by variable name:
+    # those the recorded bot ran with beyond the project's defaults, e.g. a HANDLERS_MODULE.
+    test_settings: tuple[tuple[str, str], ...] = ()
     # Telegram's flood limits, enforced with 429s (None: off, as most tests want).
     flood_limits: FloodLimits | None = None
 

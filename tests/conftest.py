@@ -21,6 +21,7 @@ from bot.factory import create_bot, create_dispatcher
 from bot.polling.runner import PollingRunner
 from bot.settings import Settings, env_names, load_settings
 from sandbox import Emulator
+from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.logs import LogWatcher, watching
 from tests.helpers.polling import RunningBot
 from tests.helpers.processes import BotProcess, write_env_file
@@ -58,9 +59,11 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 @pytest.fixture
 def polling_env(tmp_path: Path, emulator: Emulator, token: str) -> dict[str, str]:
-    """Configuration for a development poller talking to the emulator."""
+    """Configuration for a development poller talking to the emulator, running the tests' own
+    handlers (tests/fixtures/conversation_handlers.py)."""
     return {
         "BOT_TOKEN": token,
+        "HANDLERS_MODULE": CONVERSATION_HANDLERS,
         "APP_ENV": "local",
         "TELEGRAM_API_URL": emulator.base_url,
         "LOCK_DIR": str(tmp_path / "locks"),

@@ -1,5 +1,6 @@
 """Fixtures of the browser tests: a Chromium page, and an emulator whose exported tests name
-the project's pytest plugin (as under `python run.py --sandbox`)."""
+the project's pytest plugin (as under `python run.py --sandbox`) and the handlers the tests'
+bot runs (`polling_env`'s)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from bot.sandbox_mode import TEST_PLUGIN
 from sandbox import Emulator
 from tests.helpers.browser import CHROMIUM_ARGS, chromium
+from tests.helpers.constants import CONVERSATION_HANDLERS
 
 
 @pytest.fixture
@@ -21,6 +23,7 @@ async def emulator() -> AsyncIterator[Emulator]:
         retry_max_delay=0.5,
         webhook_change_interval=0,
         test_plugins=(TEST_PLUGIN,),
+        test_settings={"HANDLERS_MODULE": CONVERSATION_HANDLERS},
     ) as tg:
         yield tg
 

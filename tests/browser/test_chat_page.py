@@ -1,9 +1,10 @@
 """The chat page in a real headless Chromium, against the real emulator and the project's
-bot (its dispatcher under PollingRunner): what a developer does with it, in one session.
+bot (its dispatcher under PollingRunner, with the tests' own handlers: an inline keyboard,
+a two-step conversation, an echo): what a developer does with it, in one session.
 
 Every wait is on an event: Playwright's expectations retry until the page shows the thing,
 and the page itself updates on the emulator's changes. The test plays the bot too (with the
-running bot's own Bot) where the example handlers send nothing of the kind: formatting, a
+running bot's own Bot) where its handlers send nothing of the kind: formatting, a
 parse error, a deletion.
 """
 
@@ -61,19 +62,19 @@ async def test_the_chat_page_from_start_to_an_exported_regression_test(
     # The first command, and the bot's command menu offered as completions.
     await send(page, "/start")
     await expect(bot_says(page)).to_contain_text("Hello, Ada!")
-    await expect(page.locator("#commands option[value='/survey']")).to_have_count(1)
+    await expect(page.locator("#commands option[value='/help']")).to_have_count(1)
 
     # An inline button: a callback query, its answer as a toast, the message edited in place.
-    await send(page, "/menu")
-    await page.get_by_role("button", name="Banana").click()
-    await expect(page.locator("#toast")).to_have_text("You picked banana")
-    await expect(bot_says(page)).to_contain_text("You picked: banana")
+    await send(page, "/pick")
+    await page.get_by_role("button", name="Green").click()
+    await expect(page.locator("#toast")).to_have_text("You picked green")
+    await expect(bot_says(page)).to_contain_text("You picked: green")
     await expect(bot_says(page).locator(".meta")).to_contain_text("edited")
-    await expect(page.get_by_role("button", name="Cherry")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Blue")).to_have_count(0)
     await expect(page.locator("#calls .method", has_text="answerCallbackQuery")).to_have_count(1)
 
     await check_formatting_errors_and_deletion(page, bot)
-    exported = await record_the_survey_and_export_it(page, tmp_path)
+    exported = await record_a_conversation_and_export_it(page, tmp_path)
     await page.screenshot(path=artifacts_dir() / "chat-page.png", full_page=True)
 
     # Another user's conversation, then back; the group, speaking as someone else.
@@ -82,7 +83,7 @@ async def test_the_chat_page_from_start_to_an_exported_regression_test(
     await send(page, "/start")
     await expect(bot_says(page)).to_contain_text("Hello, Ben!")
     await page.locator("#conversations").get_by_role("button", name="Ada").click()
-    await expect(bot_says(page).locator(".text")).to_have_text("You picked: cherry")
+    await expect(bot_says(page).locator(".text")).to_have_text("You picked: blue")
     await page.locator("#conversations").get_by_role("button", name="Sandbox group").click()
     await page.get_by_label("Speaking as").select_option(label="Cleo")
     await send(page, "hello, group")
@@ -117,21 +118,22 @@ async def check_formatting_errors_and_deletion(page: Any, bot: Any) -> None:
     await expect(page.locator("#messages b")).to_have_count(0)
 
 
-async def record_the_survey_and_export_it(page: Any, folder: Path) -> Path:
-    """Record the survey (a reply keyboard, FSM state) and a button, then export the test."""
+async def record_a_conversation_and_export_it(page: Any, folder: Path) -> Path:
+    """Record a conversation (a reply keyboard, FSM state) and a button, then export the test
+    (it names the handlers the bot ran: the emulator's `test_settings`)."""
     await page.get_by_role("button", name="Record").click()
     await expect(page.get_by_role("button", name="Stop")).to_be_visible()
-    await send(page, "/survey")
+    await send(page, "/ask")
     await expect(bot_says(page)).to_contain_text("What is your name?")
     await page.locator("#reply-keyboard").get_by_role("button", name="Ada").click()
     await expect(bot_says(page)).to_contain_text("How old are you?")
     await expect(page.locator("#reply-keyboard button")).to_have_count(0)
     await send(page, "36")
     await expect(bot_says(page)).to_contain_text("Nice to meet you, Ada, aged 36.")
-    await send(page, "/menu")
-    await page.get_by_role("button", name="Cherry").click()
-    await expect(page.locator("#toast")).to_have_text("You picked cherry")
-    await expect(bot_says(page)).to_contain_text("You picked: cherry")
+    await send(page, "/pick")
+    await page.get_by_role("button", name="Blue").click()
+    await expect(page.locator("#toast")).to_have_text("You picked blue")
+    await expect(bot_says(page)).to_contain_text("You picked: blue")
     await page.get_by_role("button", name="Stop").click()
     await expect(page.locator("#record-status")).to_have_text("5 steps recorded")
 

@@ -98,7 +98,7 @@ async def a_conversation_continues_on_whichever_host_its_next_message_reaches(
     two_hosts: TwoHosts,
 ) -> None:
     tg, token = two_hosts.tg, two_hosts.token
-    for text in ("/survey", "Ada", "36"):
+    for text in ("/ask", "Ada", "36"):
         tg.send_text(token, text, chat_id=901)
         await tg.wait_until(lambda: not tg.pending_updates(token), 20, f"{text!r} handled")
     replies = [m["text"] for m in tg.bot_messages(token, 901)]

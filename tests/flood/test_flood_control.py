@@ -14,6 +14,7 @@ from bot.factory import create_bot, create_dispatcher
 from bot.polling.runner import PollingRunner
 from bot.settings import Settings, load_settings
 from sandbox import Emulator
+from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.flood import (
     TELEGRAM,
     bot_limits,
@@ -31,6 +32,7 @@ StartEmulator = Callable[[float], Awaitable[Emulator]]
 def settings_for(tg: Emulator, token: str, tmp_path: Path, scale: float) -> Settings:
     values = {
         "BOT_TOKEN": token,
+        "HANDLERS_MODULE": CONVERSATION_HANDLERS,  # its echo: one reply per message
         "TELEGRAM_API_URL": tg.base_url,
         "LOCK_DIR": str(tmp_path),
         **bot_limits(scale),

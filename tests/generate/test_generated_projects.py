@@ -41,7 +41,10 @@ OFF_TRACES = {
         "tests/browser",
     ),
     "redis": ("bot/settings/redis_section.py", "bot/runtime/redis_state.py", "tests/redis"),
+    "example_handlers": ("handlers/echo.py", "handlers/menu.py", "handlers/survey.py"),
 }
+# The example handlers by name, command or module (not the chat's command "menu").
+EXAMPLES = re.compile(r"\b(echo|survey)\b|/menu|\bmenu\.")
 FAST_TESTS = ("tests/unit",)
 
 
@@ -83,6 +86,12 @@ async def test_a_generated_project_installs_runs_and_passes_its_own_checks(
         assert named == [".copier-answers.yml"], f"Redis is off, yet named in {named}"
     if "sandbox" in off:
         assert "--sandbox" not in readme and "--sandbox" not in files["bot/cli.py"].read_text()
+    if "example_handlers" in off:
+        kept = {n for n in files if n.startswith("handlers/")}
+        runtime = ("__init__", "start", "errors", "admin", "broadcast")
+        assert kept == {f"handlers/{m}.py" for m in runtime}
+        mentions = [n for n in kept if EXAMPLES.search(files[n].read_text())]
+        assert not mentions, f"the examples are off, yet named in {mentions}"
 
     venv = ProjectEnv(project, mypy_cache).create()
 

@@ -14,6 +14,9 @@ SECRET = "test-secret_" + "x" * 28
 SERVICE = "tg-bot"
 SERVICE_ID = "tgbot"
 # copier: endfilter
+# The HANDLERS_MODULE of the runtime's tests: the handlers every project keeps and a
+# conversation of the tests' own, never the project's feature handlers (it may have none).
+CONVERSATION_HANDLERS = "tests.fixtures.conversation_handlers"
 # The webhook path of the deploy tests (not the default, so the nginx site must be rendered).
 DEPLOY_WEBHOOK_PATH = "/tg/hook-test"
 # The webhook settings a polling environment needs to become a production one.

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
 
 from sandbox.records import ApiCall
-from tests.helpers.processes import Program, write_env_file
+from tests.helpers.processes import ROOT, Program, write_env_file
 from tests.helpers.project_copy import fresh_copy, run_py
 
 # What the supervisor prints once a restarted bot polls, and when the bot exits on its own.
 RESTARTED = "the bot was restarted in"
 EXITED = "Reload: the bot exited with code"
 POLLING = "is polling"
-ECHO = "handlers/echo.py"
-_ECHO_REPLY = re.compile(r"await message\.answer\(.*\)")
+# The copy runs the tests' own handlers (tests/fixtures/), copied to its top level: the
+# reloader watches the project's Python files but not tests/. Its echo is what a test edits.
+HANDLERS_FILE = "conversation_handlers.py"
+_ECHO_REPLY = re.compile(r'await message\.answer\(.*message\.text or "".*\)')
 
 
 def copy_project(destination: Path, env: dict[str, str], *also: str) -> tuple[Path, Path]:
-    """What a bot needs to run (bot/, handlers/, run.py, and `also`) copied to `destination`,
-    with an env file from `env`: the tests edit the copy, never the checkout. Returns
-    (project, env file)."""
+    """What a bot needs to run (bot/, handlers/, run.py, and `also`) and the tests' handlers
+    copied to `destination`, with an env file from `env` that names those handlers: the tests
+    edit the copy, never the checkout. Returns (project, env file)."""
     project = fresh_copy(destination, only=("bot", "handlers", "run.py", *also))
-    return project, write_env_file(project / ".env.test", env)
+    shutil.copy2(ROOT / "tests" / "fixtures" / HANDLERS_FILE, project / HANDLERS_FILE)
+    values = {**env, "HANDLERS_MODULE": Path(HANDLERS_FILE).stem}
+    return project, write_env_file(project / ".env.test", values)
 
 
 def run_in_copy(project: Path, *args: str) -> Program:
@@ -41,7 +46,7 @@ def run_in_copy(project: Path, *args: str) -> Program:
 
 def set_echo_prefix(project: Path, prefix: str) -> None:
     """Edit the echo handler so that it answers `prefix` + the text, as a developer would."""
-    path = project / ECHO
+    path = project / HANDLERS_FILE
     source = path.read_text()
     reply = f'await message.answer("{prefix}" + (message.text or ""), parse_mode=None)'
     edited = _ECHO_REPLY.sub(lambda _: reply, source)

@@ -39,7 +39,7 @@ async def reply(emulator: Emulator, token: str, text: str, chat_id: int = 100) -
 
 
 @posix_signals
-async def test_run_py_answers_text_a_button_and_the_survey_and_never_shows_the_token(
+async def test_run_py_answers_text_a_button_and_a_conversation_and_never_shows_the_token(
     emulator: Emulator, token: str, polling_env: dict[str, str], start_bot: StartBot
 ) -> None:
     bot = await start_bot(polling_env)
@@ -51,17 +51,17 @@ async def test_run_py_answers_text_a_button_and_the_survey_and_never_shows_the_t
     emulator.send_text(token, "hello there")
     await reply(emulator, token, "hello there")
 
-    emulator.send_command(token, "/menu")
-    await reply(emulator, token, "Pick a fruit:")
-    menu = emulator.bot_messages(token, 100)[-1]
-    emulator.press_button(token, menu, "menu:banana")
-    await reply(emulator, token, "You picked: banana")  # the menu message, edited
+    emulator.send_command(token, "/pick")
+    await reply(emulator, token, "Pick a colour:")
+    keyboard = emulator.bot_messages(token, 100)[-1]
+    emulator.press_button(token, keyboard, "pick:green")
+    await reply(emulator, token, "You picked: green")  # the keyboard's message, edited
     assert len(emulator.bot_messages(token, 100)) == 2
     answers = await emulator.wait_api_calls(token, "answerCallbackQuery")
-    assert answers[0].params.get("text") == "You picked banana"
+    assert answers[0].params.get("text") == "You picked green"
 
-    emulator.send_command(token, "/survey")
-    await reply(emulator, token, "What is your name? (/cancel to stop)")
+    emulator.send_command(token, "/ask")
+    await reply(emulator, token, "What is your name?")
     emulator.send_text(token, "Ada")
     await reply(emulator, token, "How old are you?")
     emulator.send_text(token, "36")

@@ -14,7 +14,7 @@ from bot.factory import create_bot, create_shared_state, create_storage
 from bot.settings import Settings, load_settings
 from bot.webhook.app import create_app
 from sandbox import Emulator
-from tests.helpers.constants import SECRET
+from tests.helpers.constants import CONVERSATION_HANDLERS, SECRET
 from tests.helpers.redis import RedisServer
 from tests.helpers.webhook import App, StartApp, serve_app, stop_apps
 
@@ -23,7 +23,8 @@ from tests.helpers.webhook import App, StartApp, serve_app, stop_apps
 def redis_settings(
     emulator: Emulator, token: str, tmp_path: Path, redis_server: RedisServer
 ) -> Settings:
-    """Webhook-mode settings talking to the emulator, with REDIS_URL."""
+    """Webhook-mode settings talking to the emulator, with REDIS_URL and the tests' own
+    handlers."""
     values = {
         "BOT_TOKEN": token,
         "APP_ENV": "production",
@@ -34,6 +35,7 @@ def redis_settings(
         "SHUTDOWN_TIMEOUT": "5",
         "REDIS_URL": redis_server.url,
         "UPDATE_CLAIM_TTL": "3",
+        "HANDLERS_MODULE": CONVERSATION_HANDLERS,
     }
     return load_settings(overrides=values, root=tmp_path, environment=False)
 

@@ -98,8 +98,8 @@ async def test_a_conversation_runs_one_update_at_a_time_across_workers_other_cha
 async def test_fsm_keys_carry_the_prefix_and_the_bot_id_so_two_bots_share_one_redis(
     start_worker: StartApp, redis_server: RedisServer, emulator: Emulator, token: str
 ) -> None:
-    worker = await start_worker()  # the template's handlers: /survey keeps a state
-    update = emulator.send_command(token, "/survey", chat_id=704)
+    worker = await start_worker()  # the tests' handlers: /ask keeps a state
+    update = emulator.send_command(token, "/ask", chat_id=704)
     assert (await worker.post(update)).status == 200
 
     redis = redis_server.client()

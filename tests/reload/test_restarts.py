@@ -20,8 +20,8 @@ from sandbox import Emulator
 from tests.helpers.processes import Program
 from tests.helpers.project_copy import run_py
 from tests.helpers.reload import (
-    ECHO,
     EXITED,
+    HANDLERS_FILE,
     POLLING,
     RESTARTED,
     copy_project,
@@ -65,8 +65,10 @@ async def start_reloader(
 async def test_sandbox_reload_keeps_the_chat_page_across_restarts(
     tmp_path: Path, polling_env: dict[str, str], programs: list[Program]
 ) -> None:
-    project, _ = copy_project(tmp_path / "project", polling_env, "sandbox")
-    supervisor = await run_in_copy(project, "--sandbox", "--reload").start()
+    project, env_file = copy_project(tmp_path / "project", polling_env, "sandbox")
+    supervisor = await run_in_copy(
+        project, "--sandbox", "--reload", "--env-file", str(env_file)
+    ).start()
     programs.append(supervisor)
     import aiohttp
 
@@ -132,7 +134,8 @@ async def test_saved_handler_answers_after_restarts_with_one_poller_and_no_lost_
     assert overlapping_long_polls(polls) == []
     assert [c for c in polls if c.error_code == 409] == []
     restarts = [line for line in supervisor.lines if RESTARTED in line]
-    assert len(restarts) == RESTARTS and all(f"{ECHO} changed;" in line for line in restarts)
+    assert len(restarts) == RESTARTS
+    assert all(f"{HANDLERS_FILE} changed;" in line for line in restarts)
 
     assert token.split(":")[1] not in supervisor.output  # the token is masked
 
@@ -171,12 +174,12 @@ async def test_broken_save_waits_for_its_fix_and_no_other_poller_may_start_meanw
     assert processes["status"] == "ok", processes
 
     # A syntax error: the error is shown, and the supervisor waits instead of looping.
-    echo = project / ECHO
-    echo.write_text(echo.read_text() + "\ndef broken(:\n")
+    handlers = project / HANDLERS_FILE
+    handlers.write_text(handlers.read_text() + "\ndef broken(:\n")
     await supervisor.wait_for_lines(f"{EXITED} 1", timeout=WAIT)
     assert "SyntaxError" in supervisor.output
     # Fixing the code but breaking the configuration: one more start, which exits 2.
-    echo.write_text(echo.read_text().replace("\ndef broken(:\n", ""))
+    handlers.write_text(handlers.read_text().replace("\ndef broken(:\n", ""))
     env_file.write_text(env_file.read_text() + "SHUTDOWN_TIMEOUT=soon\n")
     await supervisor.wait_for_lines(f"{EXITED} 2", timeout=WAIT)
     assert "SHUTDOWN_TIMEOUT" in supervisor.output

@@ -155,8 +155,39 @@ async def test_a_recorded_conversation_exports_as_a_lint_clean_pytest_file(
         '    assert reply.edited_texts == ["You chose pear"]',
     ):
         assert line in source.splitlines(), f"{line!r} not in:\n{source}"
-    exported = tmp_path / "test_recorded.py"
-    exported.write_text(source)
+    assert "def bot_settings" not in source  # the bot ran with the project's own settings
+    assert_lint_clean(tmp_path / "test_recorded.py", source)
+
+
+async def test_an_export_gives_its_bot_the_handlers_the_recorded_bot_ran(
+    http: aiohttp.ClientSession, token: str, tmp_path: Path
+) -> None:
+    handlers = {"HANDLERS_MODULE": "tests.fixtures.conversation_handlers"}
+    async with Emulator(test_settings=handlers) as tg:
+        tg.bot(token)
+        page = Page(http, tg, token)
+        await page.post("recording", on=True)
+        await page.post("send", chat_id=ADA, user_id=ADA, text="/pick")
+        await page.post("recording", on=False)
+        async with http.get(f"{page.base}/recording.py") as response:
+            source = await response.text()
+
+    fixture = [
+        "@pytest.fixture",
+        "def bot_settings() -> dict[str, str]:",
+        "    return {",
+        '        "HANDLERS_MODULE": "tests.fixtures.conversation_handlers",',
+        "    }",
+    ]
+    lines = source.splitlines()
+    start = lines.index(fixture[0])
+    assert lines[start : start + len(fixture)] == fixture, source
+    assert_lint_clean(tmp_path / "test_recorded.py", source)
+
+
+def assert_lint_clean(path: Path, source: str) -> None:
+    """`source`, written to `path`, passes `ruff format --check` and `ruff check`."""
+    path.write_text(source)
     for ruff in (["format", "--check"], ["check"]):
         linted = subprocess.run(
             [
@@ -166,7 +197,7 @@ async def test_a_recorded_conversation_exports_as_a_lint_clean_pytest_file(
                 *ruff,
                 "--config",
                 str(ROOT / "pyproject.toml"),
-                str(exported),
+                str(path),
             ],
             capture_output=True,
             text=True,

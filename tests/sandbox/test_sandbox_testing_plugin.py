@@ -21,6 +21,11 @@ from sandbox.testing import BotTest, TestUser
 pytest_plugins = ["tests.sandbox_bot"]
 
 
+@pytest.fixture
+def bot_settings() -> dict[str, str]:
+    return {"HANDLERS_MODULE": "tests.fixtures.conversation_handlers"}  # /pick: three buttons
+
+
 @pytest.mark.asyncio
 async def test_a_wrong_expectation(user: TestUser) -> None:
     reply = await user.send("/start")
@@ -45,8 +50,8 @@ async def test_no_message_when_one_was_expected(user: TestUser) -> None:
 
 @pytest.mark.asyncio
 async def test_a_button_that_is_not_there(user: TestUser) -> None:
-    await user.send("/menu")
-    await user.click("Durian")
+    await user.send("/pick")
+    await user.click("Purple")
 """
 
 
@@ -75,5 +80,5 @@ async def test_failures_show_the_transcript_and_waits_time_out(tmp_path: Path) -
     assert "the bot sent no message and edited none; failed calls:" in output
     assert "sendMessage: Forbidden: bot was blocked by the user" in output
     # A missing button: the chat shows which buttons there are.
-    assert "no button 'Durian' to click in chat 1001" in output
-    assert "[Apple] [Banana] [Cherry]" in output
+    assert "no button 'Purple' to click in chat 1001" in output
+    assert "[Red] [Green] [Blue]" in output

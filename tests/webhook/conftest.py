@@ -15,13 +15,13 @@ from bot.factory import create_bot, create_dispatcher
 from bot.settings import Settings
 from bot.webhook.app import create_app
 from sandbox import Emulator
-from tests.helpers.constants import SECRET
+from tests.helpers.constants import CONVERSATION_HANDLERS, SECRET
 from tests.helpers.webhook import App, StartApp, serve_app, stop_apps
 
 
 @pytest.fixture
 def settings(emulator: Emulator, token: str, tmp_path: Path) -> Settings:
-    """Webhook-mode settings talking to the emulator."""
+    """Webhook-mode settings talking to the emulator, with the tests' own handlers."""
     return Settings(
         bot_token=SecretStr(token),
         app_env="production",
@@ -32,6 +32,7 @@ def settings(emulator: Emulator, token: str, tmp_path: Path) -> Settings:
         lock_dir=tmp_path / "state",
         shutdown_timeout=5.0,
         webhook_max_body_bytes=64 * 1024,
+        handlers_module=CONVERSATION_HANDLERS,
     )
 
 
@@ -39,7 +40,7 @@ def settings(emulator: Emulator, token: str, tmp_path: Path) -> Settings:
 async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
     """Serve create_app(settings, ...) on a loopback port; `changes` replace settings fields.
 
-    The dispatcher (the project's own by default) records every update that reaches it.
+    The dispatcher (create_dispatcher's by default) records every update that reaches it.
     """
     started: list[App] = []
     # A fresh connection per request: a keep-alive connection would outlive a stopped app.
