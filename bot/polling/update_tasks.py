@@ -90,7 +90,7 @@ class UpdateTasks:
     async def _record(self, update_id: int, handled: bool) -> None:
         if self.record is None:
             return
-        # Unreleased, the claim expires by itself and the update is fetched again.
+        # Not recorded (shared state unreachable): the claim expires, the update comes again.
         with contextlib.suppress(SharedStateUnavailable):
             if handled:
                 await self.record.finish(update_id)

@@ -198,7 +198,7 @@ class WebhookHandler:
         return web.Response()
 
     async def _forget(self, update_id: int) -> None:
-        # Unreleased, the claim expires by itself (UPDATE_CLAIM_TTL); the retry handles it then.
+        # Not released (shared state unreachable): the claim expires (UPDATE_CLAIM_TTL) instead.
         with contextlib.suppress(SharedStateUnavailable):
             await self.deduplicator.release(update_id)
 
