@@ -24,7 +24,7 @@ from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.logs import LogWatcher, watching
 from tests.helpers.polling import RunningBot
-from tests.helpers.processes import BotProcess, write_env_file
+from tests.helpers.processes import BotProcess, kill_leftovers, write_env_file
 
 # copier: if sandbox
 # The sandbox's `tg` and `user` fixtures, running this project's bot (tests/sandbox_bot.py).
@@ -32,6 +32,16 @@ pytest_plugins = ["tests.sandbox_bot"]
 
 # copier: endif
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """No program a test started outlives the run, even one whose test timed out before its
+    own cleanup; the report names any that had to be killed."""
+    killed = kill_leftovers()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if killed and reporter is not None:
+        reporter.write("\n")
+        reporter.write_line(f"killed {len(killed)} program(s) a test left running: {killed}")
 
 
 @pytest.fixture(autouse=True)

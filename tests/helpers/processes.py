@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import psutil
+
 from bot.settings import env_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +30,32 @@ def write_env_file(path: Path, values: Mapping[str, object]) -> Path:
     `.env.local` never leaks into a test."""
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return path
+
+
+# Every Program started in this test session, so that none outlives it (`kill_leftovers`).
+STARTED: list[Program] = []
+
+
+def kill_leftovers(programs: Sequence[Program] | None = None) -> list[str]:
+    """SIGKILL every Program of the session (or of `programs`) still running, with its
+    children: a test stopped by its timeout may not have reached its own `stop()`. Returns
+    which were killed."""
+    killed = []
+    for program in STARTED if programs is None else programs:
+        if program.proc is None or program.proc.returncode is not None:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
+            if sys.platform == "win32":  # no process groups: the tree as it stands now
+                for child in psutil.Process(program.proc.pid).children(recursive=True):
+                    child.kill()
+                program.proc.kill()
+            else:
+                os.killpg(program.proc.pid, signal.SIGKILL)  # its own session: the whole group
+            # Its name and pid only: an argument may be a (test) password.
+            killed.append(f"{Path(program.argv[0]).name} (pid {program.proc.pid})")
+    if programs is None:
+        STARTED.clear()
+    return killed
 
 
 class Program:
@@ -53,6 +81,7 @@ class Program:
             start_new_session=True,  # its workers can be killed as a group if it hangs
         )
         self._reader = asyncio.create_task(self._read())
+        STARTED.append(self)
         return self
 
     async def _read(self) -> None:
