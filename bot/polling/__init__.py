@@ -3,7 +3,10 @@
 - `process.py`: `run_polling(settings)`, what `python run.py` runs in polling mode;
 - `lock.py`: the per-bot OS lock; `lock_holder.py`: who holds it, whether that pid is this
   bot's process, and how to stop it on each platform;
-- `runner.py`: `PollingRunner`, the getUpdates loop (start-up checks, offsets, shutdown);
+- `runner.py`: `PollingRunner`, the getUpdates loop (start-up checks, 409s, outages);
+  `fetching.py`: one getUpdates (cut short by the shared lease, unreadable updates split
+  out); `intake.py`: which updates to start and the offset; `shutdown.py`: handlers
+  finished and the offset confirmed at the end;
 - `update_tasks.py`: handlers running concurrently, bounded, drained at shutdown;
 - `conflicts.py`: 409 Conflicts (another poller, a webhook) and what the poller says.
 """

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
-    ClientDecodeError,
-    TelegramAPIError,
     TelegramConflictError,
     TelegramNotFound,
     TelegramRetryAfter,
@@ -36,11 +34,12 @@ from bot.polling.conflicts import (
     webhook_active_message,
     webhook_appeared_message,
 )
-from bot.polling.intake import Batch, UpdateIntake
+from bot.polling.fetching import fetch_batch
+from bot.polling.intake import UpdateIntake
+from bot.polling.shutdown import ANY_API_ERROR, CONFIRM_TIMEOUT, confirm_offset, finish_handlers
 from bot.polling.update_tasks import UpdateTasks
 from bot.runtime.api_errors import (
     API_UNAVAILABLE,
-    describe_error,
     not_a_bot_api_message,
     token_rejected_message,
 )
@@ -54,7 +53,6 @@ from bot.runtime.retry import (
     call_with_retry,
 )
 from bot.runtime.stop_signals import StopRequest, StopRequested
-from bot.runtime.unreadable import Unreadable, report_unreadable, split_batch
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -67,19 +65,6 @@ T = TypeVar("T")
 POLL_TIMEOUT = 25
 # Handlers running at once; a flood of updates waits for a free slot instead of piling up tasks.
 MAX_CONCURRENT_UPDATES = 100
-# Seconds one attempt of the final offset confirmation may take at shutdown, and its retries.
-CONFIRM_TIMEOUT = 5
-CONFIRM_RETRY = RetryPolicy(
-    attempts=3,
-    network=True,
-    backoff=BackoffConfig(min_delay=0.5, max_delay=1.0, factor=2, jitter=0),
-)
-# Once the user abandoned the handlers (a second Ctrl+C), they want out: one attempt only.
-CONFIRM_ONCE = RetryPolicy(attempts=1, network=True)
-
-
-# What a best-effort request at the edges (shutdown, a last diagnosis) may run into.
-_ANY_API_ERROR: tuple[type[BaseException], ...] = (TelegramAPIError, *API_UNAVAILABLE)
 
 
 class PollingRunner:
@@ -236,7 +221,9 @@ class PollingRunner:
             # After a failure, a short poll tells at once whether the Bot API is back.
             request.timeout = 0 if self._outage.since is not None else self.poll_timeout
             try:
-                updates = await self._fetch(request, request_timeout)
+                updates = await fetch_batch(
+                    self.bot, request, request_timeout, self._stop, self._lease
+                )
             except TelegramConflictError as exc:
                 count_conflict("webhook" if is_webhook_conflict(exc) else "poller")
                 if is_webhook_conflict(exc):
@@ -265,39 +252,6 @@ class PollingRunner:
             await self._intake.take(updates)
         return None
 
-    async def _fetch(self, request: GetUpdates, http_timeout: int) -> Batch | None:
-        """getUpdates, cut short (None) when the lease says fetching must stop.
-
-        A batch holding an update aiogram cannot validate comes back update by update, the
-        unreadable ones logged and marked to be confirmed: retrying it would fail forever.
-        """
-        try:
-            return await self._fetch_updates(request, http_timeout)
-        except ClientDecodeError as exc:
-            batch = split_batch(exc, self.bot)
-            if batch is None:
-                raise  # not a batch of updates: the Bot API is unusable, retried as an outage
-        for item in batch:
-            if isinstance(item, Unreadable):
-                report_unreadable(item, "skipped, and confirmed with the rest of its batch")
-        return batch
-
-    async def _fetch_updates(self, request: GetUpdates, http_timeout: int) -> Batch | None:
-        if self._lease is None:
-            return await self._stop.until_stopped(self.bot(request, http_timeout))
-        work = asyncio.ensure_future(self.bot(request, http_timeout))
-        halted = asyncio.ensure_future(self._lease.halted.wait())
-        try:
-            await self._stop.until_stopped(
-                asyncio.wait({work, halted}, return_when=asyncio.FIRST_COMPLETED)
-            )
-        finally:
-            halted.cancel()
-            if not work.done():
-                work.cancel()  # closes the long poll before the lease can expire
-                await asyncio.wait({work})
-        return None if work.cancelled() else work.result()
-
     async def _lease_usable(self) -> bool:
         """Wait while the lease cannot be renewed; False once another poller took it."""
         assert self._lease is not None
@@ -314,7 +268,7 @@ class PollingRunner:
         try:
             info = await asyncio.wait_for(self.bot(GetWebhookInfo()), CONFIRM_TIMEOUT)
             url = info.url
-        except _ANY_API_ERROR:
+        except ANY_API_ERROR:
             pass  # the message says the URL is unknown
         logger.error(webhook_appeared_message(url))
         return ExitCode.WEBHOOK_ACTIVE
@@ -325,8 +279,8 @@ class PollingRunner:
         return delay
 
     async def _shutdown(self, started: bool) -> None:
-        await self._finish_handlers()
-        await self._confirm_offset()
+        await finish_handlers(self._tasks, self.settings.shutdown_timeout, self._abandon)
+        await confirm_offset(self.bot, self._intake.offset, hurried=self._abandon.is_set())
         if self._lease is not None:
             await self._lease.stop()  # only now: the confirmation above is a getUpdates too
         try:
@@ -337,45 +291,3 @@ class PollingRunner:
         except Exception:
             logger.exception("A shutdown hook failed")
         await self.bot.session.close()
-
-    async def _finish_handlers(self) -> None:
-        abandoned = await self._tasks.drain(self.settings.shutdown_timeout, self._abandon)
-        if abandoned:
-            when = (
-                "at the second stop request"
-                if self._abandon.is_set()
-                else f"still running after SHUTDOWN_TIMEOUT={self.settings.shutdown_timeout:.0f} s"
-            )
-            logger.error(
-                "Abandoned %d handler(s) %s: update id(s) %s. Those updates count as received "
-                "and are not delivered again; raise SHUTDOWN_TIMEOUT if handlers need longer.",
-                len(abandoned),
-                when,
-                ", ".join(map(str, abandoned)),
-            )
-
-    async def _confirm_offset(self) -> None:
-        """Tell Telegram which updates were received, so a restart does not get them again.
-
-        Every update below the offset is settled (see bot.polling.intake); updates fetched but
-        never started, or unfinished with the shared record, are above it and will be
-        delivered again.
-        """
-        offset = self._intake.offset
-        if offset is None:
-            return
-        confirm = GetUpdates(offset=offset, timeout=0, limit=1)
-        policy = CONFIRM_ONCE if self._abandon.is_set() else CONFIRM_RETRY
-        try:
-            await call_with_retry(
-                lambda: self.bot(confirm, CONFIRM_TIMEOUT), "Confirming the offset", policy
-            )
-            return
-        except _ANY_API_ERROR as exc:
-            error = exc
-        logger.warning(
-            "Could not confirm the updates handled before %d (%s): Telegram will deliver them "
-            "again at the next start.",
-            offset,
-            describe_error(error),
-        )

@@ -30,7 +30,7 @@ from bot.settings import Settings
 
 # Seconds a stopping bot gets beyond SHUTDOWN_TIMEOUT before its process group is killed:
 # after its handlers it confirms the offset to Telegram (up to 3 attempts of 5 s, see
-# bot/polling/runner.py) and closes its connections.
+# bot/polling/shutdown.py) and closes its connections.
 STOP_MARGIN = 20.0
 # How often the supervisor looks whether the polling lock is free yet.
 LOCK_CHECK_INTERVAL = 0.2
