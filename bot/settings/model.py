@@ -35,20 +35,7 @@ from bot.settings.sections import (
 from .redis_section import RedisSettings  # relative: an import section of its own
 
 # copier: endif
-# The order of the sections in the docs.
-SECTIONS: tuple[type[BaseModel], ...] = (
-    BotSettings,
-    WebhookSettings,
-    PollingSettings,
-    SharedSettings,
-    # copier: if redis
-    RedisSettings,
-    # copier: endif
-    FloodSettings,
-    LoggingSettings,
-    ObservabilitySettings,
-    FeatureSettings,
-)
+__all__ = ["LOAD_OPTIONS", "SECTIONS", "LoadOptions", "Settings"]
 
 
 @dataclass(frozen=True)
@@ -187,6 +174,14 @@ class Settings(
         values += self.section_secrets()
         values.append(self.sentry_key())
         return [value for value in values if value]
+
+
+# The sections, in the order of the Settings bases (the order of the docs' tables).
+SECTIONS: tuple[type[BaseModel], ...] = tuple(
+    base
+    for base in Settings.__bases__
+    if issubclass(base, BaseModel) and base not in (BaseSettings, Section)
+)
 
 
 def _required(value: SecretStr | None, missing: str) -> str:
