@@ -1,5 +1,5 @@
 """The bot's messages against a Bot API that enforces Telegram's flood limits: paced, never
-lost, 429s retried after `retry_after` (tests/flood/test_shared_budget.py: across processes)."""
+lost, 429s retried after `retry_after` (across processes: the shared budget's own tests)."""
 
 from __future__ import annotations
 
