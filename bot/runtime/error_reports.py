@@ -46,8 +46,17 @@ class ErrorReporter:
             # copier: filter replace("tg-bot", slug)
             release=f"tg-bot@{__version__}",  # the distribution's name and version
             # copier: endfilter
-            send_default_pii=False,
-            include_local_variables=self.send_text,
+            # sentry-sdk 3's data_collection (it replaced send_default_pii and
+            # include_local_variables): no user, cookie, header, query or body collection,
+            # and the failing frames' local variables only with SENTRY_SEND_TEXT.
+            data_collection={
+                "user_info": False,
+                "cookies": {"mode": "off"},
+                "http_headers": {"request": {"mode": "off"}},
+                "url_query_params": {"mode": "off"},
+                "http_bodies": [],
+                "stack_frame_variables": self.send_text,
+            },
             # The aiohttp integration would attach the webhook request, its secret header too.
             auto_enabling_integrations=False,
             integrations=[LoggingIntegration(level=None, event_level=None)],

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr, field_validator
 
 from bot.settings.fields import setting
+
+# The sentry-sdk this bot's error reports are written for (pyproject.toml's bound says the same).
+SENTRY_SDK_MAJOR = "3"
+SENTRY_SDK = f"sentry-sdk>={SENTRY_SDK_MAJOR},<{int(SENTRY_SDK_MAJOR) + 1}"
 
 
 class ObservabilitySettings(BaseModel):
@@ -60,7 +65,16 @@ class ObservabilitySettings(BaseModel):
         if importlib.util.find_spec("sentry_sdk") is None:
             raise ValueError(
                 "SENTRY_DSN is set but the sentry-sdk package is not installed: run "
-                "`python -m pip install sentry-sdk`, or unset SENTRY_DSN."
+                f'`python -m pip install "{SENTRY_SDK}"`, or unset SENTRY_DSN.'
+            )
+        installed = importlib.metadata.version("sentry-sdk")
+        if installed.split(".", 1)[0] != SENTRY_SDK_MAJOR:
+            # Its options changed between majors (3.0 removed send_default_pii): refuse here,
+            # with the fix, rather than fail at start with sentry-sdk's own TypeError.
+            raise ValueError(
+                f"SENTRY_DSN is set but sentry-sdk {installed} is installed; this bot reports "
+                f"with sentry-sdk {SENTRY_SDK_MAJOR}.x: run "
+                f'`python -m pip install "{SENTRY_SDK}"`, or unset SENTRY_DSN.'
             )
         return value
 

@@ -309,3 +309,23 @@ def test_secrets_are_only_ever_shown_masked(tmp_path: Path) -> None:
         assert TOKEN_SECRET_PART not in shown
         assert WEBHOOK["WEBHOOK_SECRET"] not in shown
     assert set(settings.secrets()) == {TOKEN, WEBHOOK["WEBHOOK_SECRET"]}
+
+
+def test_an_installed_sentry_sdk_of_another_major_is_refused_with_the_pip_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sentry-sdk 3.0 removed init options that 2.x code passed: a bot that met the other
+    # major at start died with sentry-sdk's own TypeError. Now the settings say what to install.
+    packages = tmp_path / "site"
+    metadata = packages / "sentry_sdk-2.76.0.dist-info"
+    metadata.mkdir(parents=True)
+    (metadata / "METADATA").write_text("Metadata-Version: 2.1\nName: sentry-sdk\nVersion: 2.76.0\n")
+    monkeypatch.syspath_prepend(str(packages))
+    problem = one_problem(
+        tmp_path,
+        {"BOT_TOKEN": TOKEN, "SENTRY_DSN": "https://0123abcd@o1.ingest.sentry.io/2"},
+        "SENTRY_DSN",
+    )
+    assert "sentry-sdk 2.76.0 is installed" in problem
+    assert 'python -m pip install "sentry-sdk>=3,<4"' in problem
+    assert "0123abcd" not in problem
