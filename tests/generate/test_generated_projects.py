@@ -84,6 +84,12 @@ async def test_a_generated_project_installs_runs_and_passes_its_own_checks(
         # The answers file records `redis: false`, for `copier update`: the one mention left.
         named = [n for n, p in files.items() if "redis" in p.read_text(errors="ignore").lower()]
         assert named == [".copier-answers.yml"], f"Redis is off, yet named in {named}"
+    # Its own lock: the template's own tools (docs site, generator) are not in it, nor the
+    # packages of an option turned off.
+    lock = files["requirements/dev.txt"].read_text()
+    assert "aiogram==" in lock and "--hash=sha256:" in lock
+    assert "mkdocs" not in lock and "copier==" not in lock
+    assert ("playwright==" in lock) == ("sandbox" not in off)
     if "sandbox" in off:
         assert "--sandbox" not in readme and "--sandbox" not in files["bot/cli.py"].read_text()
     if "example_handlers" in off:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -128,8 +129,8 @@ def without_directives(text: str) -> str:
 
 
 class ProjectEnv:
-    """A virtualenv for one rendered project: the system's packages (the dependencies, already
-    installed) plus the project itself, installed in editable mode without a build."""
+    """A virtualenv for one rendered project: this environment's packages (the dependencies,
+    already installed) plus the project itself, installed in editable mode without a build."""
 
     def __init__(self, project: Path, mypy_cache: Path) -> None:
         self.project = project
@@ -140,18 +141,19 @@ class ProjectEnv:
         )
 
     def create(self) -> ProjectEnv:
-        subprocess.run(
-            # The system's pip and setuptools: a venv's own bundled setuptools cannot build offline.
-            [
-                sys.executable,
-                "-m",
-                "venv",
-                "--system-site-packages",
-                "--without-pip",
-                str(self.venv),
-            ],
+        # Not `--system-site-packages`: from inside a virtualenv (the README's way) its "system"
+        # is the base interpreter, which has none of the dependencies. A .pth file puts this
+        # environment's own folders after the new venv's (their .pth files are not run, so
+        # this checkout's editable install stays out). Its pip and setuptools build offline.
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(self.venv)], check=True)
+        site = subprocess.run(
+            [str(self.python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
             check=True,
-        )
+        ).stdout.strip()
+        ours = dict.fromkeys(sysconfig.get_path(kind) for kind in ("purelib", "platlib"))
+        (Path(site) / "outer-environment.pth").write_text("\n".join(ours) + "\n")
         install = ["pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", "."]
         self.run("-m", *install, timeout=180).check_returncode()
         return self
