@@ -12,10 +12,10 @@ from aiogram.methods import GetUpdates
 
 from bot.polling.intake import Batch
 from bot.runtime.stop_signals import StopRequest
-from bot.runtime.unreadable import Unreadable, report_unreadable, split_batch
+from bot.runtime.updates.unreadable import Unreadable, report_unreadable, split_batch
 
 if TYPE_CHECKING:
-    from bot.runtime.shared import SharedLease
+    from bot.runtime.single_poller.lease import SharedLease
 
 
 async def fetch_batch(

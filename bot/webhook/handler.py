@@ -48,11 +48,16 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
-from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
-from bot.runtime.metrics import count_refusal, count_update
-from bot.runtime.observers import logging_ids, update_type
-from bot.runtime.redelivery import new_update, redelivery_reason
-from bot.runtime.unreadable import Unreadable, first_problem, report_unreadable, update_id_of
+from bot.runtime.observability.metrics import count_refusal, count_update
+from bot.runtime.observability.observers import logging_ids, update_type
+from bot.runtime.updates.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.updates.redelivery import new_update, redelivery_reason
+from bot.runtime.updates.unreadable import (
+    Unreadable,
+    first_problem,
+    report_unreadable,
+    update_id_of,
+)
 from bot.webhook.client_ip import ClientAddressResolver, is_telegram_address
 from bot.webhook.refusals import RefusalLog
 

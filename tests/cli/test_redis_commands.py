@@ -6,9 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
-from bot.runtime.holder import LockHolder
-from bot.runtime.redis_lease import PollingLease
-from bot.runtime.redis_state import RedisState
+from bot.runtime.shared.redis.lease import PollingLease
+from bot.runtime.shared.redis.state import RedisState
+from bot.runtime.single_poller.holder import LockHolder
 from bot.settings import load_settings
 from tests.helpers.cli import Cli, doctor, write_env
 from tests.helpers.processes import free_port

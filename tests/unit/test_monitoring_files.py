@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.runtime.metrics import exposition
+from bot.runtime.observability.metrics import exposition
 from tests.helpers.metrics import Scrape
 from tests.helpers.processes import ROOT
 

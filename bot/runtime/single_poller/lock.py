@@ -24,7 +24,7 @@ from types import TracebackType
 
 from filelock import FileLock, Timeout
 
-from bot.polling.lock_holder import (
+from bot.runtime.single_poller.holder import (
     HolderCheck,
     HolderState,
     LockHolder,

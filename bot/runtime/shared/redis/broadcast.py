@@ -15,8 +15,8 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 
-from bot.runtime.broadcast import BroadcastJob
-from bot.runtime.redis_state import DELETE_IF_OURS, RedisState
+from bot.runtime.broadcast.broadcaster import BroadcastJob
+from bot.runtime.shared.redis.state import DELETE_IF_OURS, RedisState
 
 LEASE_SECONDS = 30
 # A finished job's progress is kept this long (to read it back), then Redis drops it.

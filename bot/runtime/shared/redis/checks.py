@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from bot.runtime.checks import Check, Checks
-from bot.runtime.redis_lease import read_lease
-from bot.runtime.redis_state import REDIS_ERRORS, RedisState, shown_url
-from bot.runtime.shared import LeaseHolder
+from bot.runtime.observability.checks import Check, Checks
+from bot.runtime.shared.redis.lease import read_lease
+from bot.runtime.shared.redis.state import REDIS_ERRORS, RedisState, shown_url
+from bot.runtime.single_poller.lease import LeaseHolder
 
 REDIS = Checks("redis", "Redis")
 LEASE = Checks("polling_lease", "polling lease")

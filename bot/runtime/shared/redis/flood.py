@@ -1,6 +1,6 @@
 """Flood control's budget on Redis: one budget per bot, shared by every worker and host.
 
-The booking (`bot.runtime.flood.book_slot`) runs as one Lua script, on Redis' clock, so two
+The booking (`bot.runtime.outgoing.flood.book_slot`) runs as one Lua script, on Redis' clock, so two
 processes never book the same slot and hosts need no synchronised clocks. The bookings of
 every message in flight go in one pipeline per turn of the event loop (`ScriptBatch`).
 While Redis is unreachable, each process books in its own budget (the outage is logged once),
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.runtime.flood import Booking, Budget, LocalBudget
-from bot.runtime.redis_record import ScriptBatch
-from bot.runtime.redis_state import REDIS_ERRORS, RedisState
+from bot.runtime.outgoing.flood import Booking, Budget, LocalBudget
+from bot.runtime.shared.redis.record import ScriptBatch
+from bot.runtime.shared.redis.state import REDIS_ERRORS, RedisState
 
 # Times in microseconds (Lua numbers are doubles: exact up to 2^53, some 285 years of us).
 # KEYS: the budgets. ARGV[1]: horizon (-1: none); then per budget: interval, tolerance.

@@ -21,8 +21,8 @@ from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.exceptions import LockNotOwnedError
 
-from bot.runtime.redelivery import ask_for_redelivery
-from bot.runtime.redis_state import REDIS_ERRORS, RedisState, UpdateScope
+from bot.runtime.shared.redis.state import REDIS_ERRORS, RedisState, UpdateScope
+from bot.runtime.updates.redelivery import ask_for_redelivery
 from bot.settings.rules import TELEGRAM_ANSWER_TIMEOUT
 
 logger = logging.getLogger(__name__)

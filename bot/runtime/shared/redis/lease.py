@@ -19,11 +19,11 @@ import time
 from datetime import datetime
 
 from bot.exit_codes import ExitCode
-from bot.runtime.holder import LockHolder
-from bot.runtime.metrics import count_lock_refusal
-from bot.runtime.redis_metrics import record_redis_command
-from bot.runtime.redis_state import DELETE_IF_OURS, REDIS_ERRORS, RedisState, unreachable
-from bot.runtime.shared import LeaseHolder, LeaseRefusal
+from bot.runtime.observability.metrics import count_lock_refusal
+from bot.runtime.shared.redis.metrics import record_redis_command
+from bot.runtime.shared.redis.state import DELETE_IF_OURS, REDIS_ERRORS, RedisState, unreachable
+from bot.runtime.single_poller.holder import LockHolder
+from bot.runtime.single_poller.lease import LeaseHolder, LeaseRefusal
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The update record shared by every worker and host (see bot.runtime.dedup), in Redis.
+"""The update record shared by every worker and host (see bot.runtime.updates.dedup), in Redis.
 
 A claim is `running:<host>:<pid>:<random>` with a short TTL (UPDATE_CLAIM_TTL: longer than
 a handler may run plus the shutdown's grace), so a worker killed mid-handler frees it for
@@ -25,8 +25,8 @@ from typing import Any
 from aiogram.fsm.storage.base import StorageKey
 from redis.commands.core import AsyncScript
 
-from bot.runtime.dedup import Claim
-from bot.runtime.redis_state import RedisState, UpdateScope, claim_seconds
+from bot.runtime.shared.redis.state import RedisState, UpdateScope, claim_seconds
+from bot.runtime.updates.dedup import Claim
 
 logger = logging.getLogger(__name__)
 

@@ -19,19 +19,19 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKey
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.runtime.api_errors import describe_error
-from bot.runtime.broadcast import BroadcastStore
-from bot.runtime.checks import Check
-from bot.runtime.dedup import SharedStateUnavailable, UpdateDeduplicator
-from bot.runtime.holder import LockHolder
-from bot.runtime.redelivery import ask_for_redelivery, current_update
-from bot.runtime.redis_metrics import record_redis_command
-from bot.runtime.shared import LeaseHolder, LeaseRefusal, SharedLease
+from bot.runtime.broadcast.broadcaster import BroadcastStore
+from bot.runtime.observability.checks import Check
+from bot.runtime.outgoing.api_errors import describe_error
+from bot.runtime.shared.redis.metrics import record_redis_command
+from bot.runtime.single_poller.holder import LockHolder
+from bot.runtime.single_poller.lease import LeaseHolder, LeaseRefusal, SharedLease
+from bot.runtime.updates.dedup import SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.updates.redelivery import ask_for_redelivery, current_update
 from bot.settings import Settings, mask_url
 from bot.settings.rules import TELEGRAM_ANSWER_TIMEOUT
 
 if TYPE_CHECKING:
-    from bot.runtime.redis_flood import RedisBudget
+    from bot.runtime.shared.redis.flood import RedisBudget
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,7 +172,7 @@ _SCOPES: dict[tuple[str, int], UpdateScope] = {}
 
 
 class RedisState:
-    """The shared state on Redis (`bot.runtime.shared.SharedState`): one Redis connection and
+    """The shared state on Redis (`bot.runtime.shared.state.SharedState`): one Redis connection and
     its outage log, and the key builder, for every worker and host of the bot."""
 
     def __init__(self, settings: Settings) -> None:
@@ -197,19 +197,19 @@ class RedisState:
 
     def deduplicator(self) -> UpdateDeduplicator:
         """The shared update record."""
-        from bot.runtime.redis_record import RedisDeduplicator
+        from bot.runtime.shared.redis.record import RedisDeduplicator
 
         return RedisDeduplicator(self)
 
     def flood_budget(self) -> RedisBudget:
         """Flood control's budget, shared by every worker and host of the bot."""
-        from bot.runtime.redis_flood import RedisBudget
+        from bot.runtime.shared.redis.flood import RedisBudget
 
         return RedisBudget(self)
 
     def fsm(self) -> tuple[BaseStorage, BaseEventIsolation]:
         """aiogram's RedisStorage (keys carry the bot id) and a bounded per-chat lock."""
-        from bot.runtime.redis_fsm import SharedIsolation, SharedStorage
+        from bot.runtime.shared.redis.fsm import SharedIsolation, SharedStorage
 
         settings = self.settings
         storage = SharedStorage(
@@ -219,7 +219,7 @@ class RedisState:
 
     def broadcast_store(self) -> BroadcastStore:
         """Broadcasts and their progress in Redis: any worker or host resumes them."""
-        from bot.runtime.redis_broadcast import RedisBroadcastStore
+        from bot.runtime.shared.redis.broadcast import RedisBroadcastStore
 
         return RedisBroadcastStore(self)
 
@@ -239,19 +239,19 @@ class RedisState:
         self, holder: LockHolder, bot_label: str
     ) -> SharedLease | LeaseRefusal:
         """The lease that keeps one poller across hosts, or why polling must not start."""
-        from bot.runtime.redis_lease import take_lease
+        from bot.runtime.shared.redis.lease import take_lease
 
         return await take_lease(self, holder, bot_label)
 
     async def lease_holder(self) -> LeaseHolder | None:
         """Who holds the polling lease (Redis errors propagate)."""
-        from bot.runtime.redis_lease import read_lease
+        from bot.runtime.shared.redis.lease import read_lease
 
         return await read_lease(self)
 
     async def doctor_checks(self, bot_mode: str) -> list[Check]:
         """Reachable and how fast, which version, who holds the lease, the keys."""
-        from bot.runtime.redis_checks import redis_checks
+        from bot.runtime.shared.redis.checks import redis_checks
 
         return await redis_checks(self, bot_mode)
 
