@@ -11,8 +11,8 @@
   without a shared state);
 - `single_poller/`: one poller per bot: the OS lock, its holder, the process list, the
   `--reload` child, the lease's interface;
-- `shared/`: the shared state's interface (`state.py`); its Redis implementation behind one
-  facade in `shared/redis/`, which nothing but `bot.factory` imports;
+- `shared/`: the shared state's interface (`state.py`), and its implementation behind one
+  facade in a sub-package that nothing but `bot.factory` imports;
 - `stop_signals.py`: Ctrl+C / SIGTERM as a polite stop request, and the waits it cuts short.
 
 shared -> broadcast | single_poller -> outgoing -> observability -> updates: the

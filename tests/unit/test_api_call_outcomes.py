@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetUpdates, SendMessage
 
-from bot.runtime.outgoing.api_errors import call_outcome
+from bot.runtime.observability.call_outcomes import call_outcome
 
 SEND = SendMessage(chat_id=1, text="hi")
 

@@ -2,9 +2,9 @@
 long enough to hold two concerns.
 
 import-linter's contracts check the layers between packages; a cycle inside one layer (two
-modules of bot/runtime/shared/redis/ importing each other, one of them inside a function)
-passes them. grimp, which import-linter is built on, records every import statement, at
-module level or not, so a cycle hidden in a late import is found here too.
+modules of one package importing each other, one of them inside a function) passes them.
+grimp, which import-linter is built on, records every import statement, at module level or
+not, so a cycle hidden in a late import is found here too.
 """
 
 from __future__ import annotations

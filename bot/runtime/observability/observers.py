@@ -37,8 +37,8 @@ from aiogram.types.update import UpdateTypeLookupError
 
 from bot.logs import update_ids
 from bot.runtime.observability import metrics
+from bot.runtime.observability.call_outcomes import call_outcome
 from bot.runtime.observability.error_reports import report_handler_error
-from bot.runtime.outgoing.api_errors import call_outcome
 from bot.runtime.updates.redelivery import redelivery_reason
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

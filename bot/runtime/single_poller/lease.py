@@ -1,8 +1,7 @@
 """The polling lease's interface: one poller across hosts, as the poller sees it.
 
-The shared state implements it (`SharedState.take_polling_lease`; on Redis,
-`bot/runtime/shared/redis/lease.py`); without a shared state there is no lease and the local
-lock (`lock.py`) is the whole guard.
+The shared state implements it (`SharedState.take_polling_lease`); without a shared state
+there is no lease, and the local lock (`lock.py`) is the whole guard.
 """
 
 from __future__ import annotations
