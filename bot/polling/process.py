@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
 from bot.logs import add_log_file
 from bot.runtime.observability.metrics import count_lock_refusal
 from bot.runtime.single_poller.holder import LockHolder, holder_advice
+from bot.runtime.single_poller.lease import LeaseRefusal, SharedLease
 from bot.runtime.single_poller.lock import InstanceLock, LockHeld, LockUnusable
 from bot.runtime.single_poller.supervised import (
     is_supervised,
@@ -23,10 +23,8 @@ from bot.runtime.single_poller.supervised import (
     stop_with_supervisor,
     supervisor_running_message,
 )
+from bot.runtime.stop_signals import stop_signals
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.runtime.single_poller.lease import SharedLease
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +74,6 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     from bot.factory import create_bot, create_dispatcher, create_shared_state
     from bot.polling.runner import PollingRunner
     from bot.runtime.observability.metrics_server import MetricsServer
-    from bot.runtime.single_poller.lease import LeaseRefusal
-    from bot.runtime.stop_signals import stop_signals
 
     shared = create_shared_state(settings)
     lease: SharedLease | None = None

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
@@ -51,12 +51,10 @@ from bot.runtime.outgoing.retry import (
     RetryPolicy,
     call_with_retry,
 )
+from bot.runtime.single_poller.lease import SharedLease
 from bot.runtime.stop_signals import StopRequest, StopRequested
 from bot.runtime.updates.dedup import UpdateDeduplicator, conversation_key
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.runtime.single_poller.lease import SharedLease
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
