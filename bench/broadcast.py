@@ -1,6 +1,6 @@
 """One message to 1,000 chats, against a Bot API that enforces Telegram's flood limits:
 plain aiogram (a loop of `send_message`, what a user writes today) and the template's
-broadcast helper (flood control in the session, `bot.runtime.broadcast`).
+broadcast helper (flood control in the session, `bot.runtime.broadcast.broadcaster`).
 
     python -m bench.broadcast                 # Telegram's limits: about 35 s per side
     python -m bench.broadcast --scale 4       # the same shape at 4x the rates (CI-fast)

@@ -88,7 +88,7 @@ async def stage_costs(api_url: str, count: int) -> list[tuple[str, float]]:
     from bench.apps import template_environment
     from bot.factory import create_dispatcher
     from bot.logs import RedactingFormatter
-    from bot.runtime.dedup import MemoryDeduplicator
+    from bot.runtime.updates.dedup import MemoryDeduplicator
     from bot.settings import load_settings
 
     settings = load_settings(

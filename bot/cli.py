@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
-from bot.polling.supervised import supervised_overrides
+from bot.runtime.single_poller.supervised import supervised_overrides
 from bot.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]

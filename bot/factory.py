@@ -2,8 +2,8 @@
 
 Handlers receive what the dispatcher holds by aiogram's dependency injection: an argument
 named `settings` gets the `Settings`, one named `broadcaster` the broadcast helper
-(`bot.runtime.broadcast.Broadcaster`), and the shared state, when configured, adds its own
-(`SharedState.injected`).
+(`bot.runtime.broadcast.broadcaster.Broadcaster`), and the shared state, when configured,
+adds its own (`SharedState.injected`).
 `handlers/__init__.py` lists the routers in `get_routers()` and may define
 `setup(dispatcher)` to add middlewares, startup and shutdown hooks, or more injected objects
 (`dispatcher["db"] = ...`); every mode runs it.
@@ -23,15 +23,15 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 
-from bot.runtime.broadcast import Broadcaster, BroadcastStore
-from bot.runtime.broadcast_files import FileBroadcastStore, broadcasts_dir
-from bot.runtime.dedup import MemoryDeduplicator, UpdateDeduplicator
-from bot.runtime.error_reports import setup_error_reports
-from bot.runtime.flood import FloodLimits, LocalBudget
-from bot.runtime.flood_session import FloodControl
-from bot.runtime.inline_filters import run_pure_filters_inline
-from bot.runtime.observers import observe_bot, observe_dispatcher
-from bot.runtime.shared import SharedState
+from bot.runtime.broadcast.broadcaster import Broadcaster, BroadcastStore
+from bot.runtime.broadcast.files import FileBroadcastStore, broadcasts_dir
+from bot.runtime.observability.error_reports import setup_error_reports
+from bot.runtime.observability.observers import observe_bot, observe_dispatcher
+from bot.runtime.outgoing.flood import FloodLimits, LocalBudget
+from bot.runtime.outgoing.flood_session import FloodControl
+from bot.runtime.shared.state import SharedState
+from bot.runtime.updates.dedup import MemoryDeduplicator, UpdateDeduplicator
+from bot.runtime.updates.inline_filters import run_pure_filters_inline
 from bot.settings import Settings
 
 
@@ -63,7 +63,7 @@ def create_shared_state(settings: Settings) -> SharedState | None:
     # copier: if redis
     if settings.redis_url is not None:
         # Imported here so that the redis package is only needed when REDIS_URL is used.
-        from bot.runtime.redis_state import RedisState
+        from bot.runtime.shared.redis.state import RedisState
 
         return RedisState(settings)
     # copier: endif

@@ -50,7 +50,7 @@ umask = 0o007
 _shared = False
 _one_worker_fix = "Set WEB_CONCURRENCY=1."
 # copier: if redis
-# REDIS_URL shares it (bot/runtime/redis_state.py): then one worker per core.
+# REDIS_URL shares it (bot/runtime/shared/redis/state.py): then one worker per core.
 _shared = bool(os.environ.get("REDIS_URL"))
 _one_worker_fix = "Set REDIS_URL, or WEB_CONCURRENCY=1."
 # copier: endif

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.commands.context import DoctorContext
 from bot.commands.report import Check, Checks
-from bot.runtime.flood import FloodLimits
+from bot.runtime.outgoing.flood import FloodLimits
 from bot.settings import mask_token, read_settings
 from bot.settings.rules import KEYGEN_COMMAND, telegram_refusal
 

@@ -7,16 +7,16 @@ from typing import Any
 
 from bot.commands.context import DoctorContext
 from bot.commands.report import Check, Checks
-from bot.polling.lock import LockUnusable, read_lock_holder
-from bot.polling.lock_holder import (
+from bot.runtime.single_poller.holder import (
     HolderCheck,
     HolderState,
     LockHolder,
     check_holder,
     holder_advice,
 )
-from bot.polling.supervised import reload_lock_holder
-from bot.runtime.processes import ProcessInfo, find_bot_processes
+from bot.runtime.single_poller.lock import LockUnusable, read_lock_holder
+from bot.runtime.single_poller.processes import ProcessInfo, find_bot_processes
+from bot.runtime.single_poller.supervised import reload_lock_holder
 
 LOCK = Checks("lock", "polling lock")
 PROCESSES = Checks("processes", "bot processes")

@@ -25,9 +25,9 @@ from bot.commands.telegram import (
 from bot.commands.webhook import COMMAND_RETRY, read_webhook_info, webhook_settings
 from bot.exit_codes import ExitCode
 from bot.factory import create_shared_state
-from bot.polling.lock import LockUnusable, read_lock_holder
-from bot.polling.lock_holder import check_holder, holder_advice
-from bot.runtime.retry import call_with_retry
+from bot.runtime.outgoing.retry import call_with_retry
+from bot.runtime.single_poller.holder import check_holder, holder_advice
+from bot.runtime.single_poller.lock import LockUnusable, read_lock_holder
 from bot.settings import Settings
 from bot.webhook.registration import ensure_webhook
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.exit_codes import ExitCode
-from bot.runtime.checks import Check as Check
-from bot.runtime.checks import Checks as Checks
-from bot.runtime.checks import Status as Status
+from bot.runtime.observability.checks import Check as Check
+from bot.runtime.observability.checks import Checks as Checks
+from bot.runtime.observability.checks import Status as Status
 
 _MARKS: dict[Status, str] = {
     "ok": "ok",

@@ -22,7 +22,7 @@ from bot.commands.telegram import (
     webhook_facts,
 )
 from bot.exit_codes import ExitCode
-from bot.runtime.retry import RetryPolicy, call_with_retry
+from bot.runtime.outgoing.retry import RetryPolicy, call_with_retry
 from bot.settings import Settings
 from bot.webhook.registration import ensure_webhook
 

@@ -1,8 +1,8 @@
 """Development mode: long polling, one poller per bot, a clean stop.
 
 - `process.py`: `run_polling(settings)`, what `python run.py` runs in polling mode;
-- `lock.py`: the per-bot OS lock; `lock_holder.py`: who holds it, whether that pid is this
-  bot's process, and how to stop it on each platform;
+- the per-bot OS lock and who holds it are `bot/runtime/single_poller/`, shared with the
+  operators' commands and `--reload`;
 - `runner.py`: `PollingRunner`, the getUpdates loop (start-up checks, 409s, outages);
   `fetching.py`: one getUpdates (cut short by the shared lease, unreadable updates split
   out); `intake.py`: which updates to start and the offset; `shutdown.py`: handlers

@@ -4,18 +4,15 @@ stop, and a batch aiogram cannot read taken apart instead of failing forever."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError
 from aiogram.methods import GetUpdates
 
 from bot.polling.intake import Batch
+from bot.runtime.single_poller.lease import SharedLease
 from bot.runtime.stop_signals import StopRequest
-from bot.runtime.unreadable import Unreadable, report_unreadable, split_batch
-
-if TYPE_CHECKING:
-    from bot.runtime.shared import SharedLease
+from bot.runtime.updates.unreadable import Unreadable, report_unreadable, split_batch
 
 
 async def fetch_batch(

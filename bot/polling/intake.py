@@ -25,11 +25,11 @@ from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.polling.update_tasks import UpdateTasks
-from bot.runtime.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
-from bot.runtime.metrics import count_update
-from bot.runtime.observers import update_type
+from bot.runtime.observability.metrics import count_update
+from bot.runtime.observability.observers import update_type
 from bot.runtime.stop_signals import StopRequest
-from bot.runtime.unreadable import Unreadable
+from bot.runtime.updates.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.updates.unreadable import Unreadable
 
 # Seconds before looking again when nothing new could start (every update fetched is still
 # running or held): getUpdates would answer at once with the same updates.

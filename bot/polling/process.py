@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
 from bot.logs import add_log_file
-from bot.polling.lock import InstanceLock, LockHeld, LockUnusable
-from bot.polling.lock_holder import LockHolder, holder_advice
-from bot.polling.supervised import (
+from bot.runtime.observability.metrics import count_lock_refusal
+from bot.runtime.single_poller.holder import LockHolder, holder_advice
+from bot.runtime.single_poller.lease import LeaseRefusal, SharedLease
+from bot.runtime.single_poller.lock import InstanceLock, LockHeld, LockUnusable
+from bot.runtime.single_poller.supervised import (
     is_supervised,
     other_supervisor,
     report_polling,
     stop_with_supervisor,
     supervisor_running_message,
 )
-from bot.runtime.metrics import count_lock_refusal
+from bot.runtime.stop_signals import stop_signals
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.runtime.shared import SharedLease
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +73,7 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     # Imported here, after the local lock: aiogram takes seconds to import.
     from bot.factory import create_bot, create_dispatcher, create_shared_state
     from bot.polling.runner import PollingRunner
-    from bot.runtime.metrics_server import MetricsServer
-    from bot.runtime.shared import LeaseRefusal
-    from bot.runtime.stop_signals import stop_signals
+    from bot.runtime.observability.metrics_server import MetricsServer
 
     shared = create_shared_state(settings)
     lease: SharedLease | None = None

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
@@ -38,25 +38,23 @@ from bot.polling.fetching import fetch_batch
 from bot.polling.intake import UpdateIntake
 from bot.polling.shutdown import ANY_API_ERROR, CONFIRM_TIMEOUT, confirm_offset, finish_handlers
 from bot.polling.update_tasks import UpdateTasks
-from bot.runtime.api_errors import (
+from bot.runtime.observability.metrics import count_conflict, count_lock_refusal
+from bot.runtime.outgoing.api_errors import (
     API_UNAVAILABLE,
     not_a_bot_api_message,
     token_rejected_message,
 )
-from bot.runtime.dedup import UpdateDeduplicator, conversation_key
-from bot.runtime.metrics import count_conflict, count_lock_refusal
-from bot.runtime.retry import (
+from bot.runtime.outgoing.retry import (
     MAX_RETRY_AFTER,
     NETWORK_BACKOFF,
     OutageLog,
     RetryPolicy,
     call_with_retry,
 )
+from bot.runtime.single_poller.lease import SharedLease
 from bot.runtime.stop_signals import StopRequest, StopRequested
+from bot.runtime.updates.dedup import UpdateDeduplicator, conversation_key
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.runtime.shared import SharedLease
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -15,8 +15,8 @@ from aiogram.methods import GetUpdates
 from aiogram.utils.backoff import BackoffConfig
 
 from bot.polling.update_tasks import UpdateTasks
-from bot.runtime.api_errors import API_UNAVAILABLE, describe_error
-from bot.runtime.retry import RetryPolicy, call_with_retry
+from bot.runtime.outgoing.api_errors import API_UNAVAILABLE, describe_error
+from bot.runtime.outgoing.retry import RetryPolicy, call_with_retry
 
 logger = logging.getLogger(__name__)
 

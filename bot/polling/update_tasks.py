@@ -15,9 +15,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
-from bot.runtime.dedup import SharedStateUnavailable, UpdateDeduplicator
-from bot.runtime.observers import logging_ids
-from bot.runtime.redelivery import new_update, redelivery_reason
+from bot.runtime.observability.observers import logging_ids
+from bot.runtime.updates.dedup import SharedStateUnavailable, UpdateDeduplicator
+from bot.runtime.updates.redelivery import new_update, redelivery_reason
 
 logger = logging.getLogger(__name__)
 

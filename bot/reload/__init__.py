@@ -12,8 +12,8 @@ How the two share the lock, and why. The child takes the bot's polling lock itse
 as a plain `python run.py` does, so the kernel's lock, not the supervisor's bookkeeping, keeps
 pollers apart: a child left over by a supervisor killed with kill -9 still holds it, and
 anything started after it is refused. The supervisor holds a lock of its own for its whole
-life, the *reload lock* (`bot/polling/supervised.py`): a second `python run.py --reload`
-exits 3 on it, and every poller checks it after taking the polling lock, so a plain
+life, the *reload lock* (`bot/runtime/single_poller/supervised.py`): a second `python run.py
+--reload` exits 3 on it, and every poller checks it after taking the polling lock, so a plain
 `python run.py` is refused (exit 3) even in the moment between two bots, when the polling
 lock is free. Holding the polling lock in the supervisor and handing it to the child instead
 would leave that orphaned child polling with no lock at all.
@@ -34,10 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock, LockHeld, LockUnusable, lock_path, read_lock_holder
-from bot.polling.lock_holder import check_holder
 from bot.polling.process import lock_held_message
-from bot.polling.supervised import reload_lock, supervisor_running_message
+from bot.runtime.single_poller.holder import check_holder
+from bot.runtime.single_poller.lock import (
+    InstanceLock,
+    LockHeld,
+    LockUnusable,
+    lock_path,
+    read_lock_holder,
+)
+from bot.runtime.single_poller.supervised import reload_lock, supervisor_running_message
 from bot.settings import PROJECT_ROOT, Settings, read_settings
 
 WEBHOOK_REFUSED = (

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock, LockHeld, read_lock_holder
-from bot.polling.supervised import (
+from bot.reload.child import BotChild
+from bot.reload.watching import ProjectFilter, describe
+from bot.runtime.single_poller.lock import InstanceLock, LockHeld, read_lock_holder
+from bot.runtime.single_poller.supervised import (
     OVERRIDES_VARIABLE,
     READY_FILE_VARIABLE,
     SUPERVISOR_VARIABLE,
     reload_lock,
     supervisor_running_message,
 )
-from bot.reload.child import BotChild
-from bot.reload.watching import ProjectFilter, describe
 from bot.runtime.stop_signals import stop_signals
 from bot.settings import Settings
 

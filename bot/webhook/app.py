@@ -30,8 +30,8 @@ from bot.factory import (
     lifecycle_data,
 )
 from bot.logs import setup_logging
-from bot.runtime.dedup import UpdateDeduplicator, conversation_key
-from bot.runtime.metrics_server import metrics_endpoint
+from bot.runtime.observability.metrics_server import metrics_endpoint
+from bot.runtime.updates.dedup import UpdateDeduplicator, conversation_key
 from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from bot.runtime.metrics import count_refusal
+from bot.runtime.observability.metrics import count_refusal
 
 logger = logging.getLogger(__name__)
 

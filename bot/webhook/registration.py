@@ -33,8 +33,8 @@ from aiogram.types import WebhookInfo
 
 from bot.exit_codes import ExitCode
 from bot.factory import create_bot, create_dispatcher, create_shared_state
-from bot.runtime.api_errors import token_rejected_message
-from bot.runtime.retry import RetryPolicy, call_with_retry
+from bot.runtime.outgoing.api_errors import token_rejected_message
+from bot.runtime.outgoing.retry import RetryPolicy, call_with_retry
 from bot.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ import logging
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
-from bot.runtime.api_errors import API_UNAVAILABLE, describe_error
-from bot.runtime.metrics import record_webhook_info
+from bot.runtime.observability.metrics import record_webhook_info
+from bot.runtime.outgoing.api_errors import API_UNAVAILABLE, describe_error
 
 logger = logging.getLogger(__name__)
 _FAILURES: tuple[type[BaseException], ...] = (TelegramAPIError, *API_UNAVAILABLE)

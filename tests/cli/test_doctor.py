@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock
-from bot.polling.lock_holder import stop_advice
+from bot.runtime.single_poller.holder import stop_advice
+from bot.runtime.single_poller.lock import InstanceLock
 from sandbox import Emulator
 from tests.helpers.cli import Cli, doctor, write_env
 from tests.helpers.lock_holders import bot_holding_lock

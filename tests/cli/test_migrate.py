@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock
+from bot.runtime.single_poller.lock import InstanceLock
 from bot.settings import load_settings
 from bot.webhook.app import create_app
 from sandbox import Emulator

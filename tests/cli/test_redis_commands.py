@@ -6,9 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
-from bot.runtime.holder import LockHolder
-from bot.runtime.redis_lease import PollingLease
-from bot.runtime.redis_state import RedisState
+from bot.runtime.shared.redis.connection import RedisConnection
+from bot.runtime.shared.redis.lease import PollingLease
+from bot.runtime.single_poller.holder import LockHolder
 from bot.settings import load_settings
 from tests.helpers.cli import Cli, doctor, write_env
 from tests.helpers.processes import free_port
@@ -17,14 +17,14 @@ from tests.helpers.redis import RedisServer
 ELSEWHERE = LockHolder(4242, "other-host", datetime.now().astimezone(), "python run.py")
 
 
-async def hold_lease_elsewhere(env_file: Path, root: Path) -> RedisState:
+async def hold_lease_elsewhere(env_file: Path, root: Path) -> RedisConnection:
     """Another host's poller holds the lease (for a minute)."""
     settings = load_settings(
         env_file=env_file, overrides={"POLLING_LEASE_TTL": "60"}, root=root, environment=False
     )
-    shared = RedisState(settings)
-    await PollingLease(shared, ELSEWHERE).acquire()
-    return shared
+    connection = RedisConnection(settings)
+    await PollingLease(connection, ELSEWHERE).acquire()
+    return connection
 
 
 async def test_doctor_reports_redis_the_lease_holder_and_keys_without_a_bot_id(

@@ -11,7 +11,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
 from bot.factory import create_dispatcher
-from bot.runtime.inline_filters import run_pure_filters_inline
+from bot.runtime.updates.inline_filters import run_pure_filters_inline
 from bot.settings import load_settings
 from sandbox import Emulator
 from tests.helpers.constants import TOKEN

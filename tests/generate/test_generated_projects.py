@@ -40,7 +40,7 @@ OFF_TRACES = {
         "tests/sandbox_bot.py",
         "tests/browser",
     ),
-    "redis": ("bot/settings/redis_section.py", "bot/runtime/redis_state.py", "tests/redis"),
+    "redis": ("bot/settings/redis_section.py", "bot/runtime/shared/redis", "tests/redis"),
     "example_handlers": ("handlers/echo.py", "handlers/menu.py", "handlers/survey.py"),
 }
 # The example handlers by name, command or module (not the chat's command "menu").

@@ -12,15 +12,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from bot.polling.lock import lock_path
-from bot.polling.lock_holder import holder_path
+from bot.runtime.single_poller.holder import holder_path
+from bot.runtime.single_poller.lock import lock_path
 from tests.helpers.processes import ROOT
 
 # A `run.py` of its own: its command line reads as a bot's, as a real poller's does.
 HOLDER = """
 import sys, time
 from pathlib import Path
-from bot.polling.lock import InstanceLock
+from bot.runtime.single_poller.lock import InstanceLock
 lock = InstanceLock(Path(sys.argv[1]), int(sys.argv[2]))
 lock.acquire()
 print("locked", flush=True)

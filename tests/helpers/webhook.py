@@ -14,8 +14,9 @@ from aiohttp import web
 
 from bot.settings import Settings
 from bot.webhook.app import HANDLER_KEY
-from bot.webhook.handler import SECRET_HEADER, WebhookHandler
+from bot.webhook.handler import WebhookHandler
 from bot.webhook.listener import listen, make_runner
+from bot.webhook.request_checks import SECRET_HEADER
 from tests.helpers.constants import SECRET
 
 

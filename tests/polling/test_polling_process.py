@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import InstanceLock, read_lock_holder
+from bot.runtime.single_poller.lock import InstanceLock, read_lock_holder
 from bot.settings import Settings
 from sandbox import Emulator
 from tests.helpers.polling import RunningBot
@@ -113,7 +113,7 @@ async def test_a_refused_second_instance_leaves_the_log_file_alone(
 HOLDER = """
 import sys, time
 from pathlib import Path
-from bot.polling.lock import InstanceLock
+from bot.runtime.single_poller.lock import InstanceLock
 lock = InstanceLock(Path(sys.argv[1]), int(sys.argv[2]))
 lock.acquire()
 print("locked", flush=True)

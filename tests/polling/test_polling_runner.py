@@ -15,7 +15,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Message
 
 from bot.exit_codes import ExitCode
-from bot.runtime.metrics import exposition
+from bot.runtime.observability.metrics import exposition
 from bot.settings import Settings
 from sandbox import Emulator
 from tests.helpers.logs import LogWatcher

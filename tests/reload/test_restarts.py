@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.exit_codes import ExitCode
-from bot.polling.lock import read_lock_holder
+from bot.runtime.single_poller.lock import read_lock_holder
 from sandbox import Emulator
 from tests.helpers.processes import Program
 from tests.helpers.project_copy import run_py

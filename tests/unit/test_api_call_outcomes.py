@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetUpdates, SendMessage
 
-from bot.runtime.api_errors import call_outcome
+from bot.runtime.observability.call_outcomes import call_outcome
 
 SEND = SendMessage(chat_id=1, text="hi")
 
@@ -58,7 +58,7 @@ def test_each_failure_gets_an_outcome_and_a_bounded_error_class(
 def test_an_undecodable_answer_is_described_without_its_content() -> None:
     from aiogram.exceptions import ClientDecodeError
 
-    from bot.runtime.api_errors import describe_error
+    from bot.runtime.outgoing.api_errors import describe_error
 
     error = ClientDecodeError("Failed to decode object", ValueError("x"), "a user's secret words")
     described = describe_error(error)

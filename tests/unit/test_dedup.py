@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.runtime.dedup import Claim, MemoryDeduplicator
+from bot.runtime.updates.dedup import Claim, MemoryDeduplicator
 
 
 async def test_an_update_is_new_once_running_while_handled_and_done_after() -> None:

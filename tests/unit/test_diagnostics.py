@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands.network import classify_error
-from bot.runtime.processes import ProcessInfo, find_bot_processes, is_bot_process
+from bot.runtime.single_poller.processes import ProcessInfo, find_bot_processes, is_bot_process
 
 
 def windows_error(winerror: int, text: str) -> OSError:

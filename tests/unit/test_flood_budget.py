@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from bot.runtime.flood import Budget, FloodLimits, FloodLog, book_slot
-from bot.runtime.flood_session import counts_against_limits
+from bot.runtime.outgoing.flood import Budget, FloodLimits, FloodLog, book_slot
+from bot.runtime.outgoing.flood_session import counts_against_limits
 from bot.settings import load_settings
 from tests.helpers.logs import watching
 
@@ -93,7 +93,7 @@ def test_only_methods_that_put_a_message_in_a_chat_count(method: str, counted: b
 
 async def test_many_429s_make_one_warning_and_one_line_when_all_are_through() -> None:
     log = FloodLog()
-    with watching("bot.runtime.flood") as watcher:
+    with watching("bot.runtime.outgoing.flood") as watcher:
         for n in range(50):
             log.retrying(f"sendMessage to chat {n}", 1.0, first=True)
         for n in range(50):

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.polling.lock import (
+from bot.polling.process import lock_held_message
+from bot.runtime.single_poller.holder import (
+    HolderState,
+    check_holder,
+    holder_path,
+    read_holder,
+    stop_advice,
+)
+from bot.runtime.single_poller.lock import (
     InstanceLock,
     LockHeld,
     LockUnusable,
@@ -25,14 +33,6 @@ from bot.polling.lock import (
     read_lock_holder,
     unusable,
 )
-from bot.polling.lock_holder import (
-    HolderState,
-    check_holder,
-    holder_path,
-    read_holder,
-    stop_advice,
-)
-from bot.polling.process import lock_held_message
 from bot.settings import load_settings
 from tests.helpers.constants import TOKEN
 from tests.helpers.lock_holders import bot_holding_lock, forged_details, planted_lock

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.runtime.metrics import exposition
+from bot.runtime.observability.metrics import exposition
 from tests.helpers.metrics import Scrape
 from tests.helpers.processes import ROOT
 
@@ -25,9 +25,11 @@ METRIC_NAME = re.compile(r"\btelegram_bot_[a-z0-9_]+")
 
 
 def served_names() -> set[str]:
-    # An optional part defines its metrics beside its code (`<part>_metrics.py`): all of them.
-    for module in (ROOT / "bot" / "runtime").glob("*metrics.py"):
-        importlib.import_module(f"bot.runtime.{module.stem}")
+    # An optional part defines its metrics beside its code (`<part>/metrics.py`): all of them.
+    runtime = ROOT / "bot" / "runtime"
+    for module in runtime.rglob("*metrics.py"):
+        parts = module.relative_to(ROOT).with_suffix("").parts
+        importlib.import_module(".".join(parts))
     return Scrape.parse(exposition().decode()).sample_names()
 
 

@@ -13,11 +13,11 @@ from watchfiles import Change
 
 from bot.cli import build_parser, main
 from bot.exit_codes import ExitCode
-from bot.polling.supervised import SUPERVISOR_VARIABLE, other_supervisor, reload_lock
 from bot.reload import child_command
 from bot.reload.child import CREATE_NEW_PROCESS_GROUP, CTRL_BREAK_EVENT, send_stop, spawn_options
 from bot.reload.supervisor import exited_message
 from bot.reload.watching import ProjectFilter, describe
+from bot.runtime.single_poller.supervised import SUPERVISOR_VARIABLE, other_supervisor, reload_lock
 from bot.settings import load_settings
 from tests.helpers.constants import TOKEN, WEBHOOK
 from tests.helpers.processes import write_env_file

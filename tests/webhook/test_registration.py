@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from bot.exit_codes import ExitCode
 from bot.factory import create_bot, create_dispatcher
-from bot.runtime.retry import RetryPolicy
+from bot.runtime.outgoing.retry import RetryPolicy
 from bot.settings import Settings
 from bot.webhook.registration import ensure_webhook, register_for_deploy, state_path
 from sandbox import Emulator

@@ -8,7 +8,7 @@ import logging
 import aiohttp
 import pytest
 
-from bot.runtime.dedup import Claim
+from bot.runtime.updates.dedup import Claim
 from sandbox import Emulator
 from tests.helpers.webhook import Gate, StartApp
 

@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from bot.runtime.metrics import CONTENT_TYPE, exposition
+from bot.runtime.observability.metrics import CONTENT_TYPE, exposition
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Flood control in the bot's session: every message the bot sends waits for its slot in the
-budgets (`bot.runtime.flood`), and a 429 Too Many Requests is sent again after Telegram's
+budgets (`bot.runtime.outgoing.flood`), and a 429 Too Many Requests is sent again after Telegram's
 `retry_after` (`call_with_retry`, bounded by FLOOD_RETRIES, one log line per episode).
 
 It is aiogram's session middleware, so handlers, hooks and the broadcast all go through it
@@ -19,7 +19,7 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.runtime.flood import (
+from bot.runtime.outgoing.flood import (
     BULK_HORIZON,
     Budget,
     FloodBudget,
@@ -29,7 +29,7 @@ from bot.runtime.flood import (
     in_bulk_lane,
     turn_has_come,
 )
-from bot.runtime.retry import RetryPolicy, call_with_retry
+from bot.runtime.outgoing.retry import RetryPolicy, call_with_retry
 
 if TYPE_CHECKING:
     from aiogram import Bot

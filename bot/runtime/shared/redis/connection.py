@@ -1,7 +1,8 @@
-"""The shared state on Redis (REDIS_URL): `RedisState`, the connection and how an outage is
-logged; the update record, FSM storage, flood budget, broadcast store, polling lease and the
-doctor's checks are in the other `redis_*.py` modules beside it. `bot.factory` makes it only
-when REDIS_URL is set, so the `redis` package is only needed then.
+"""The connection every part of the Redis shared state uses: the client, how an outage is
+logged, the key prefix and builder, and what the claim of an update took (`UpdateScope`).
+
+The parts (`record.py`, `fsm.py`, `flood.py`, ...) take a `RedisConnection`; the facade
+(`state.py`) makes one and hands it to each, so no part imports the facade.
 
 Keys all start with `<REDIS_KEY_PREFIX>:<bot id>:` (the FSM keys too), so one Redis serves
 several bots and environments.
@@ -13,25 +14,18 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.runtime.api_errors import describe_error
-from bot.runtime.broadcast import BroadcastStore
-from bot.runtime.checks import Check
-from bot.runtime.dedup import SharedStateUnavailable, UpdateDeduplicator
-from bot.runtime.holder import LockHolder
-from bot.runtime.redelivery import ask_for_redelivery, current_update
-from bot.runtime.redis_metrics import record_redis_command
-from bot.runtime.shared import LeaseHolder, LeaseRefusal, SharedLease
+from bot.runtime.outgoing.api_errors import describe_error
+from bot.runtime.shared.redis.metrics import record_redis_command
+from bot.runtime.updates.dedup import SharedStateUnavailable
+from bot.runtime.updates.redelivery import ask_for_redelivery, current_update
 from bot.settings import Settings, mask_url
 from bot.settings.rules import TELEGRAM_ANSWER_TIMEOUT
-
-if TYPE_CHECKING:
-    from bot.runtime.redis_flood import RedisBudget
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -171,9 +165,9 @@ class UpdateScope:
 _SCOPES: dict[tuple[str, int], UpdateScope] = {}
 
 
-class RedisState:
-    """The shared state on Redis (`bot.runtime.shared.SharedState`): one Redis connection and
-    its outage log, and the key builder, for every worker and host of the bot."""
+class RedisConnection:
+    """One Redis client and its outage log, the key prefix and builder, and the scopes of the
+    updates being handled: what every part of the Redis shared state works with."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -195,66 +189,6 @@ class RedisState:
         update_id = current_update()
         return _SCOPES.get((self.prefix, update_id)) if update_id is not None else None
 
-    def deduplicator(self) -> UpdateDeduplicator:
-        """The shared update record."""
-        from bot.runtime.redis_record import RedisDeduplicator
-
-        return RedisDeduplicator(self)
-
-    def flood_budget(self) -> RedisBudget:
-        """Flood control's budget, shared by every worker and host of the bot."""
-        from bot.runtime.redis_flood import RedisBudget
-
-        return RedisBudget(self)
-
-    def fsm(self) -> tuple[BaseStorage, BaseEventIsolation]:
-        """aiogram's RedisStorage (keys carry the bot id) and a bounded per-chat lock."""
-        from bot.runtime.redis_fsm import SharedIsolation, SharedStorage
-
-        settings = self.settings
-        storage = SharedStorage(
-            self, state_ttl=settings.fsm_state_ttl, data_ttl=settings.fsm_data_ttl
-        )
-        return storage, SharedIsolation(storage, claim_seconds(settings))
-
-    def broadcast_store(self) -> BroadcastStore:
-        """Broadcasts and their progress in Redis: any worker or host resumes them."""
-        from bot.runtime.redis_broadcast import RedisBroadcastStore
-
-        return RedisBroadcastStore(self)
-
-    def injected(self) -> dict[str, object]:
-        """Handlers receive the Redis client as `redis`."""
-        return {"redis": self.redis}
-
-    def unavailable_reason(self) -> str | None:
-        """Why updates are refused right now (for /readyz); None while Redis answers."""
-        return self.outage.reason
-
-    async def unreachable(self) -> str | None:
-        """Why Redis cannot be used right now (a sentence naming the URL), or None."""
-        return await unreachable(self.redis, self.settings)
-
-    async def take_polling_lease(
-        self, holder: LockHolder, bot_label: str
-    ) -> SharedLease | LeaseRefusal:
-        """The lease that keeps one poller across hosts, or why polling must not start."""
-        from bot.runtime.redis_lease import take_lease
-
-        return await take_lease(self, holder, bot_label)
-
-    async def lease_holder(self) -> LeaseHolder | None:
-        """Who holds the polling lease (Redis errors propagate)."""
-        from bot.runtime.redis_lease import read_lease
-
-        return await read_lease(self)
-
-    async def doctor_checks(self, bot_mode: str) -> list[Check]:
-        """Reachable and how fast, which version, who holds the lease, the keys."""
-        from bot.runtime.redis_checks import redis_checks
-
-        return await redis_checks(self, bot_mode)
-
     async def close(self) -> None:
-        """Close the connection (the FSM storage built on it may have closed it already)."""
+        """Close the client (the FSM storage built on it may have closed it already)."""
         await self.redis.aclose()

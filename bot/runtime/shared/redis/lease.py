@@ -19,11 +19,16 @@ import time
 from datetime import datetime
 
 from bot.exit_codes import ExitCode
-from bot.runtime.holder import LockHolder
-from bot.runtime.metrics import count_lock_refusal
-from bot.runtime.redis_metrics import record_redis_command
-from bot.runtime.redis_state import DELETE_IF_OURS, REDIS_ERRORS, RedisState, unreachable
-from bot.runtime.shared import LeaseHolder, LeaseRefusal
+from bot.runtime.observability.metrics import count_lock_refusal
+from bot.runtime.shared.redis.connection import (
+    DELETE_IF_OURS,
+    REDIS_ERRORS,
+    RedisConnection,
+    unreachable,
+)
+from bot.runtime.shared.redis.metrics import record_redis_command
+from bot.runtime.single_poller.holder import LockHolder
+from bot.runtime.single_poller.lease import LeaseHolder, LeaseRefusal
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +46,15 @@ class LeaseHeld(Exception):
         super().__init__(held.holder.describe())
 
 
-def lease_key(shared: RedisState) -> str:
+def lease_key(connection: RedisConnection) -> str:
     """The lease's Redis key."""
-    return f"{shared.prefix}:polling-lease"
+    return f"{connection.prefix}:polling-lease"
 
 
-async def read_lease(shared: RedisState) -> LeaseHolder | None:
+async def read_lease(connection: RedisConnection) -> LeaseHolder | None:
     """Who holds the lease right now, or None when it is free (Redis errors propagate)."""
-    key = lease_key(shared)
-    async with shared.redis.pipeline(transaction=True) as pipe:
+    key = lease_key(connection)
+    async with connection.redis.pipeline(transaction=True) as pipe:
         pipe.get(key)
         pipe.pttl(key)
         raw, left_ms = await pipe.execute()
@@ -71,10 +76,10 @@ async def read_lease(shared: RedisState) -> LeaseHolder | None:
 class PollingLease:
     """This process's claim on the lease."""
 
-    def __init__(self, shared: RedisState, holder: LockHolder) -> None:
-        self.shared = shared
-        self.key = lease_key(shared)
-        self.ttl = shared.settings.polling_lease_ttl
+    def __init__(self, connection: RedisConnection, holder: LockHolder) -> None:
+        self.connection = connection
+        self.key = lease_key(connection)
+        self.ttl = connection.settings.polling_lease_ttl
         self.value = json.dumps(
             {
                 "pid": holder.pid,
@@ -84,17 +89,17 @@ class PollingLease:
                 "token": secrets.token_hex(8),
             }
         )
-        self._extend = shared.redis.register_script(_EXTEND_IF_OURS)
-        self._delete = shared.redis.register_script(DELETE_IF_OURS)
+        self._extend = connection.redis.register_script(_EXTEND_IF_OURS)
+        self._delete = connection.redis.register_script(DELETE_IF_OURS)
 
     async def acquire(self) -> float:
         """Take the lease; returns the monotonic time it is valid until. LeaseHeld if taken."""
         for _ in range(3):  # it may expire between the SET and the read: look again
             started = time.monotonic()
             ttl_ms = int(self.ttl * 1000)
-            if await self.shared.redis.set(self.key, self.value, nx=True, px=ttl_ms):
+            if await self.connection.redis.set(self.key, self.value, nx=True, px=ttl_ms):
                 return started + self.ttl
-            held = await read_lease(self.shared)
+            held = await read_lease(self.connection)
             if held is not None:
                 raise LeaseHeld(held)
         raise LeaseHeld(LeaseHolder(LockHolder(0, "unknown", datetime.now().astimezone(), "?"), 0))
@@ -165,7 +170,7 @@ class LeaseKeeper:
                 valid_until = await self._renew_or_retake()
             except REDIS_ERRORS as exc:
                 record_redis_command("lease_renew", time.perf_counter() - started, failed=True)
-                self.lease.shared.outage.failed(exc)
+                self.lease.connection.outage.failed(exc)
                 step = self.lease.ttl / 6
                 if time.monotonic() >= self.valid_until - self.margin and not self.halted.is_set():
                     logger.warning(
@@ -178,7 +183,7 @@ class LeaseKeeper:
             if valid_until is None:
                 self._set(halted=True, lost=True)
                 return
-            self.lease.shared.outage.succeeded()
+            self.lease.connection.outage.succeeded()
             self.valid_until, step = valid_until, self.lease.ttl / 3
             if self.halted.is_set():
                 logger.info("The polling lease is held again: fetching resumes.")
@@ -199,14 +204,14 @@ class LeaseKeeper:
 
 
 async def take_lease(
-    shared: RedisState, holder: LockHolder, bot_label: str
+    connection: RedisConnection, holder: LockHolder, bot_label: str
 ) -> LeaseKeeper | LeaseRefusal:
     """The lease for `holder`, kept by a LeaseKeeper not yet started; or why not: Redis
     unreachable (exit 2), another host polls (exit 3), a Redis failure meanwhile (exit 1)."""
     try:
-        if problem := await unreachable(shared.redis, shared.settings):
+        if problem := await unreachable(connection.redis, connection.settings):
             return LeaseRefusal(ExitCode.CONFIG, problem)
-        lease = PollingLease(shared, holder)
+        lease = PollingLease(connection, holder)
         return LeaseKeeper(lease, await lease.acquire())
     except LeaseHeld as exc:
         count_lock_refusal("lease")

@@ -24,8 +24,8 @@ from typing import Any
 
 import psutil
 
-from bot.polling.lock import InstanceLock, read_lock_holder
-from bot.polling.lock_holder import LockHolder
+from bot.runtime.single_poller.holder import LockHolder
+from bot.runtime.single_poller.lock import InstanceLock, read_lock_holder
 from bot.settings import Settings
 
 SUPERVISOR_VARIABLE = "BOT_RELOAD_SUPERVISOR"

@@ -2,8 +2,8 @@
 API with aiogram's `Backoff`, each a bounded number of times (or until a stop is requested).
 
 Polling's start-up calls, its last offset confirmation, the webhook registration, the
-operators' commands and every message the bot sends (`bot.runtime.flood_session`) go through
-`call_with_retry`; only the policy differs.
+operators' commands and every message the bot sends (`bot.runtime.outgoing.flood_session`)
+go through `call_with_retry`; only the policy differs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
-from bot.runtime.api_errors import API_UNAVAILABLE, describe_error
+from bot.runtime.outgoing.api_errors import API_UNAVAILABLE, describe_error
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,7 +31,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class RetryAfterLog(Protocol):
-    """Turns the 429s of many calls into one line per episode (`bot.runtime.flood.FloodLog`)."""
+    """Turns the 429s of many calls into one line per episode
+    (`bot.runtime.outgoing.flood.FloodLog`)."""
 
     def retrying(self, what: str, wait: float, first: bool) -> None:
         """A call got 429 (`first`: its first) and waits `wait` s before its next attempt."""

@@ -36,10 +36,10 @@ from aiogram.types import TelegramObject, Update
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot.logs import update_ids
-from bot.runtime import metrics
-from bot.runtime.api_errors import call_outcome
-from bot.runtime.error_reports import report_handler_error
-from bot.runtime.redelivery import redelivery_reason
+from bot.runtime.observability import metrics
+from bot.runtime.observability.call_outcomes import call_outcome
+from bot.runtime.observability.error_reports import report_handler_error
+from bot.runtime.updates.redelivery import redelivery_reason
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

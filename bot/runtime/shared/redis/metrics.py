@@ -1,9 +1,10 @@
 """The Redis metrics of /metrics (with REDIS_URL): each command's latency and failures, by
 operation (`update_claim`, `fsm_get_state`, `lease_renew`, ...).
 
-Defined here, beside the Redis code, rather than in `bot.runtime.metrics`: prometheus-client
-registers a metric in the module that defines it, and in multiprocess mode (gunicorn) the
-values of every worker are read from PROMETHEUS_MULTIPROC_DIR whichever module wrote them.
+Defined here, beside the Redis code, rather than in `bot.runtime.observability.metrics`:
+prometheus-client registers a metric in the module that defines it, and in multiprocess mode
+(gunicorn) the values of every worker are read from PROMETHEUS_MULTIPROC_DIR whichever module
+wrote them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The update record shared by every worker and host (see bot.runtime.dedup), in Redis.
+"""The update record shared by every worker and host (see bot.runtime.updates.dedup), in Redis.
 
 A claim is `running:<host>:<pid>:<random>` with a short TTL (UPDATE_CLAIM_TTL: longer than
 a handler may run plus the shutdown's grace), so a worker killed mid-handler frees it for
@@ -25,8 +25,8 @@ from typing import Any
 from aiogram.fsm.storage.base import StorageKey
 from redis.commands.core import AsyncScript
 
-from bot.runtime.dedup import Claim
-from bot.runtime.redis_state import RedisState, UpdateScope, claim_seconds
+from bot.runtime.shared.redis.connection import RedisConnection, UpdateScope, claim_seconds
+from bot.runtime.updates.dedup import Claim
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ class ScriptBatch:
     """Runs scripts in one pipeline per turn of the event loop: the calls made while one
     batch is on its way wait for the next."""
 
-    def __init__(self, shared: RedisState) -> None:
-        self.shared = shared
+    def __init__(self, connection: RedisConnection) -> None:
+        self.connection = connection
         self._queue: list[tuple[AsyncScript, list[str], list[str], asyncio.Future[Any]]] = []
         self._flushing = False
 
@@ -102,7 +102,7 @@ class ScriptBatch:
         if len(batch) == 1:  # alone: a pipeline would only add its own cost
             script, keys, args, _ = batch[0]
             return [await script(keys=keys, args=args)]
-        async with self.shared.redis.pipeline(transaction=False) as pipe:
+        async with self.connection.redis.pipeline(transaction=False) as pipe:
             for script, keys, args, _ in batch:
                 await script(keys=keys, args=args, client=pipe)
             return list(await pipe.execute(raise_on_error=False))
@@ -111,17 +111,17 @@ class ScriptBatch:
 class RedisDeduplicator:
     """Claims, finishes and releases updates for every worker and host of the bot."""
 
-    def __init__(self, shared: RedisState) -> None:
-        settings = shared.settings
-        self.shared = shared
-        self.prefix = f"{shared.prefix}:update:"
+    def __init__(self, connection: RedisConnection) -> None:
+        settings = connection.settings
+        self.connection = connection
+        self.prefix = f"{connection.prefix}:update:"
         self.claim_ms = str(claim_seconds(settings) * 1000)
         self.done_ms = str(settings.update_done_ttl * 1000)
         self.owner = f"running:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._begin = shared.redis.register_script(_BEGIN)
-        self._finish = shared.redis.register_script(_FINISH)
-        self._release = shared.redis.register_script(_RELEASE)
-        self._batch = ScriptBatch(shared)
+        self._begin = connection.redis.register_script(_BEGIN)
+        self._finish = connection.redis.register_script(_FINISH)
+        self._release = connection.redis.register_script(_RELEASE)
+        self._batch = ScriptBatch(connection)
 
     def key(self, update_id: int) -> str:
         """The Redis key of one update's record."""
@@ -134,11 +134,11 @@ class RedisDeduplicator:
         token = secrets.token_hex(8)
         if conversation is not None:
             keys[1:] = [
-                self.shared.keys.build(conversation, "lock"),
-                self.shared.keys.build(conversation, "state"),
+                self.connection.keys.build(conversation, "lock"),
+                self.connection.keys.build(conversation, "state"),
             ]
         args = [self.owner, self.claim_ms, token, self.claim_ms]
-        answer = await self.shared.outage.guard(
+        answer = await self.connection.outage.guard(
             "update_claim", lambda: self._batch.run(self._begin, keys, args)
         )
         claim = (Claim.NEW, Claim.RUNNING, Claim.DONE)[int(answer[0])]
@@ -148,15 +148,15 @@ class RedisDeduplicator:
                 raw = answer[2]
                 state = raw.decode() if isinstance(raw, bytes) else str(raw)
                 scope = UpdateScope(keys[1], token, keys[2], state or None)
-            self.shared.keep_scope(update_id, scope)
+            self.connection.keep_scope(update_id, scope)
         return claim
 
     async def finish(self, update_id: int) -> None:
         """Remember it as done for UPDATE_DONE_TTL, and free its conversation's lock."""
-        scope = self.shared.drop_scope(update_id)
+        scope = self.connection.drop_scope(update_id)
         keys = [self.key(update_id), scope.lock_name or ""]
         args = [self.done_ms, scope.lock_token]
-        done = await self.shared.outage.guard(
+        done = await self.connection.outage.guard(
             "update_finish", lambda: self._batch.run(self._finish, keys, args)
         )
         if not int(done):
@@ -170,9 +170,9 @@ class RedisDeduplicator:
 
     async def release(self, update_id: int) -> None:
         """Drop the claim (and the lock it took) if they are still this process's."""
-        scope = self.shared.drop_scope(update_id)
+        scope = self.connection.drop_scope(update_id)
         keys = [self.key(update_id), scope.lock_name or ""]
         args = [self.owner, scope.lock_token]
-        await self.shared.outage.guard(
+        await self.connection.outage.guard(
             "update_release", lambda: self._batch.run(self._release, keys, args)
         )

@@ -26,7 +26,7 @@ from typing import Protocol
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramNetworkError
 
-from bot.runtime.flood import bulk_lane, on_turn
+from bot.runtime.outgoing.flood import bulk_lane, on_turn
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class BroadcastReport:
 
 
 class BroadcastStore(Protocol):
-    """Where jobs and their progress are kept (`broadcast_files`, or the shared state's)."""
+    """Where jobs and their progress are kept (`files.py`, or the shared state's)."""
 
     async def save(self, job: BroadcastJob) -> bool:
         """Keep a new job; False when a job with its id exists (a repeated start)."""

@@ -20,7 +20,7 @@ from typing import IO
 
 from filelock import FileLock, Timeout
 
-from bot.runtime.broadcast import BroadcastJob
+from bot.runtime.broadcast.broadcaster import BroadcastJob
 
 JOB_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 

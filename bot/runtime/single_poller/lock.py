@@ -7,7 +7,7 @@ its fallback to a plain marker file (on a file system without locks) is switched
 marker outlives a killed holder: such a LOCK_DIR is refused with its own message.
 
 Who holds it (pid, host, start time, command line) is written to a file beside it,
-`telegram-bot-<bot id>.lock.json` (see `lock_holder.py`): a Windows lock is mandatory, so the locked
+`telegram-bot-<bot id>.lock.json` (see `holder.py`): a Windows lock is mandatory, so the locked
 file itself cannot be read by anyone else. Only the holder writes that file, after taking the
 lock, and removes it before letting go.
 """
@@ -24,7 +24,7 @@ from types import TracebackType
 
 from filelock import FileLock, Timeout
 
-from bot.polling.lock_holder import (
+from bot.runtime.single_poller.holder import (
     HolderCheck,
     HolderState,
     LockHolder,

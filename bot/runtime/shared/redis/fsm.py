@@ -21,8 +21,8 @@ from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.exceptions import LockNotOwnedError
 
-from bot.runtime.redelivery import ask_for_redelivery
-from bot.runtime.redis_state import REDIS_ERRORS, RedisState, UpdateScope
+from bot.runtime.shared.redis.connection import REDIS_ERRORS, RedisConnection, UpdateScope
+from bot.runtime.updates.redelivery import ask_for_redelivery
 from bot.settings.rules import TELEGRAM_ANSWER_TIMEOUT
 
 logger = logging.getLogger(__name__)
@@ -38,14 +38,14 @@ class SharedStorage(RedisStorage):
     and which answers get_state from the update's scope when its claim read the state."""
 
     def __init__(
-        self, shared: RedisState, state_ttl: int | None = None, data_ttl: int | None = None
+        self, connection: RedisConnection, state_ttl: int | None = None, data_ttl: int | None = None
     ) -> None:
-        super().__init__(shared.redis, shared.keys, state_ttl=state_ttl, data_ttl=data_ttl)
-        self.shared = shared
-        self.outage = shared.outage
+        super().__init__(connection.redis, connection.keys, state_ttl=state_ttl, data_ttl=data_ttl)
+        self.connection = connection
+        self.outage = connection.outage
 
     def _scope(self, key: StorageKey) -> UpdateScope | None:
-        scope = self.shared.scope()
+        scope = self.connection.scope()
         if scope is not None and scope.state_key == self.key_builder.build(key, "state"):
             return scope
         return None
@@ -93,7 +93,7 @@ class SharedIsolation(BaseEventIsolation):
         """Hold the conversation's lock while its handler runs (the update's claim may hold it
         already: then the record frees it when the update is done)."""
         name = self.storage.key_builder.build(key, "lock")
-        scope = self.storage.shared.scope()
+        scope = self.storage.connection.scope()
         if scope is not None and scope.lock_name == name:
             yield None
             return

@@ -15,8 +15,8 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 
-from bot.runtime.broadcast import BroadcastJob
-from bot.runtime.redis_state import DELETE_IF_OURS, RedisState
+from bot.runtime.broadcast.broadcaster import BroadcastJob
+from bot.runtime.shared.redis.connection import DELETE_IF_OURS, RedisConnection
 
 LEASE_SECONDS = 30
 # A finished job's progress is kept this long (to read it back), then Redis drops it.
@@ -26,28 +26,28 @@ FINISHED_TTL = 7 * 86400
 class RedisBroadcastStore:
     """Jobs and their progress in the bot's Redis."""
 
-    def __init__(self, shared: RedisState) -> None:
-        self.shared = shared
-        self.redis = shared.redis
-        self.prefix = f"{shared.prefix}:broadcast:"
-        self.unfinished_key = f"{shared.prefix}:broadcasts"
-        self._delete_if_ours = shared.redis.register_script(DELETE_IF_OURS)
+    def __init__(self, connection: RedisConnection) -> None:
+        self.connection = connection
+        self.redis = connection.redis
+        self.prefix = f"{connection.prefix}:broadcast:"
+        self.unfinished_key = f"{connection.prefix}:broadcasts"
+        self._delete_if_ours = connection.redis.register_script(DELETE_IF_OURS)
 
     async def save(self, job: BroadcastJob) -> bool:
         """Keep a new job; False when a job with its id exists."""
         key, raw = self.prefix + job.id, json.dumps(dataclasses.asdict(job))
-        if not await self.shared.outage.guard(
+        if not await self.connection.outage.guard(
             "broadcast", lambda: self.redis.hsetnx(key, "job", raw)
         ):
             return False
-        await self.shared.outage.guard(
+        await self.connection.outage.guard(
             "broadcast", lambda: self.redis.sadd(self.unfinished_key, job.id)
         )
         return True
 
     async def unfinished(self) -> list[str]:
         """Ids of the jobs not finished yet."""
-        members = await self.shared.outage.guard(
+        members = await self.connection.outage.guard(
             "broadcast", lambda: self.redis.smembers(self.unfinished_key)
         )
         return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
@@ -56,7 +56,7 @@ class RedisBroadcastStore:
     async def running(self, job_id: str) -> AsyncIterator[BroadcastJob | None]:
         """The job, while this process holds its lease; None if another one does."""
         lease, owner = f"{self.prefix}{job_id}:runner", secrets.token_hex(8)
-        taken = await self.shared.outage.guard(
+        taken = await self.connection.outage.guard(
             "broadcast", lambda: self.redis.set(lease, owner, nx=True, ex=LEASE_SECONDS)
         )
         if not taken:
@@ -64,7 +64,7 @@ class RedisBroadcastStore:
             return
         renewal = asyncio.create_task(self._renew(lease))
         try:
-            raw = await self.shared.outage.guard(
+            raw = await self.connection.outage.guard(
                 "broadcast", lambda: self.redis.hget(self.prefix + job_id, "job")
             )
             if raw is None:
@@ -86,7 +86,7 @@ class RedisBroadcastStore:
 
     async def progress(self, job_id: str) -> dict[int, str]:
         """Each chat's state so far."""
-        fields = await self.shared.outage.guard(
+        fields = await self.connection.outage.guard(
             "broadcast", lambda: self.redis.hgetall(self.prefix + job_id)
         )
         states: dict[int, str] = {}
@@ -99,7 +99,7 @@ class RedisBroadcastStore:
     async def note(self, job_id: str, chat_id: int, state: str) -> None:
         """Write down one chat's state."""
         key = self.prefix + job_id
-        await self.shared.outage.guard(
+        await self.connection.outage.guard(
             "broadcast", lambda: self.redis.hset(key, str(chat_id), state)
         )
 
@@ -108,4 +108,4 @@ class RedisBroadcastStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.srem(self.unfinished_key, job_id)
             pipe.expire(self.prefix + job_id, FINISHED_TTL)
-            await self.shared.outage.guard("broadcast", pipe.execute)
+            await self.connection.outage.guard("broadcast", pipe.execute)

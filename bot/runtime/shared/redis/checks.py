@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from bot.runtime.checks import Check, Checks
-from bot.runtime.redis_lease import read_lease
-from bot.runtime.redis_state import REDIS_ERRORS, RedisState, shown_url
-from bot.runtime.shared import LeaseHolder
+from bot.runtime.observability.checks import Check, Checks
+from bot.runtime.shared.redis.connection import REDIS_ERRORS, RedisConnection, shown_url
+from bot.runtime.shared.redis.lease import read_lease
+from bot.runtime.single_poller.lease import LeaseHolder
 
 REDIS = Checks("redis", "Redis")
 LEASE = Checks("polling_lease", "polling lease")
@@ -17,21 +17,21 @@ KEYS = Checks("redis_keys", "Redis keys")
 KEY_SAMPLE = 1000
 
 
-async def redis_checks(shared: RedisState, bot_mode: str) -> list[Check]:
+async def redis_checks(connection: RedisConnection, bot_mode: str) -> list[Check]:
     """Reachability and latency, version, lease holder and keys (`bot_mode`: whether a
     poller is expected)."""
-    config = shared.settings
+    config = connection.settings
     url = shown_url(config)
     checks: list[Check] = []
     try:
         started = time.monotonic()
-        await shared.redis.ping()
+        await connection.redis.ping()
         latency = (time.monotonic() - started) * 1000
-        version = (await shared.redis.info("server")).get("redis_version", "?")
+        version = (await connection.redis.info("server")).get("redis_version", "?")
         details = {"latency_ms": round(latency, 1), "version": version}
         checks.append(REDIS.ok(f"{url} answers in {latency:.0f} ms (Redis {version})", details))
-        checks.append(_lease_check(await read_lease(shared), bot_mode))
-        checks.append(await _keys_check(shared, config.bot_id, config.redis_key_prefix))
+        checks.append(_lease_check(await read_lease(connection), bot_mode))
+        checks.append(await _keys_check(connection, config.bot_id, config.redis_key_prefix))
     except REDIS_ERRORS as exc:
         checks.append(
             REDIS.problem(
@@ -64,9 +64,9 @@ def _lease_check(held: LeaseHolder | None, bot_mode: str) -> Check:
     return LEASE.ok(f"{summary}: this bot's one poller", details)
 
 
-async def _keys_check(shared: RedisState, bot_id: int, prefix: str) -> Check:
+async def _keys_check(connection: RedisConnection, bot_id: int, prefix: str) -> Check:
     ours = foreign = 0
-    async for raw in shared.redis.scan_iter(match=f"{prefix}:*", count=200):
+    async for raw in connection.redis.scan_iter(match=f"{prefix}:*", count=200):
         key = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
         if key.startswith(f"{prefix}:{bot_id}:"):
             ours += 1
@@ -75,7 +75,7 @@ async def _keys_check(shared: RedisState, bot_id: int, prefix: str) -> Check:
         if ours + foreign >= KEY_SAMPLE:
             break
     old = 0
-    async for _ in shared.redis.scan_iter(match="fsm:*", count=200):
+    async for _ in connection.redis.scan_iter(match="fsm:*", count=200):
         old += 1
         if old >= KEY_SAMPLE:
             break

@@ -65,7 +65,7 @@ class ErrorReporter:
 
     def report(self, exc: BaseException, update: Update, update_type: str) -> None:
         """One event for `exc`, raised while handling `update`."""
-        import sentry_sdk
+        import sentry_sdk  # only with SENTRY_DSN, as in __init__
 
         ids = _update_ids(update, update_type)
         with sentry_sdk.new_scope() as scope:

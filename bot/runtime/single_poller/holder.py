@@ -1,5 +1,5 @@
-"""Who holds a polling lock: the details file beside it, what that pid is on this machine, and
-the one wording of "stop it" for each platform.
+"""Who holds a polling lock or the shared polling lease (`LockHolder`): the details file beside
+the lock, what that pid is on this machine, and the one wording of "stop it" for each platform.
 
 The details (`telegram-bot-<bot id>.lock.json`) are only a claim: a killed holder's pid may since
 run something else (Windows reuses pids quickly), and anyone who can write to LOCK_DIR can
@@ -23,13 +23,35 @@ from pathlib import Path
 
 import psutil
 
-from bot.runtime.holder import LockHolder as LockHolder
-from bot.runtime.processes import ProcessInfo, is_bot_process
+from bot.runtime.single_poller.processes import ProcessInfo, is_bot_process
 
 _MODE = 0o600
 # psutil's start times of one process agree to well under this; another process started in
 # the same pid differs by more.
 _SAME_START = 1.0
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The process that holds a bot's polling lock (`process_started`: its psutil start
+    time, which tells it apart from a later process given the same pid)."""
+
+    pid: int
+    host: str
+    started_at: datetime
+    command: str
+    process_started: float | None = None
+
+    def describe(self) -> str:
+        """`pid 4123 on host dev-laptop, since 2025-01-31 10:02:03`."""
+        pid = f"pid {self.pid}" if self.pid else "unknown pid"
+        since = self.started_at.strftime("%Y-%m-%d %H:%M:%S")
+        return f"{pid} on host {self.host}, since {since}"
+
+    @property
+    def on_this_host(self) -> bool:
+        """True when the holder recorded this machine's current host name."""
+        return self.host == socket.gethostname()
 
 
 class HolderState(enum.Enum):

@@ -1,6 +1,6 @@
 """Flood control's budget on Redis: one budget per bot, shared by every worker and host.
 
-The booking (`bot.runtime.flood.book_slot`) runs as one Lua script, on Redis' clock, so two
+The booking (`bot.runtime.outgoing.flood.book_slot`) runs as one Lua script, on Redis' clock, so two
 processes never book the same slot and hosts need no synchronised clocks. The bookings of
 every message in flight go in one pipeline per turn of the event loop (`ScriptBatch`).
 While Redis is unreachable, each process books in its own budget (the outage is logged once),
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.runtime.flood import Booking, Budget, LocalBudget
-from bot.runtime.redis_record import ScriptBatch
-from bot.runtime.redis_state import REDIS_ERRORS, RedisState
+from bot.runtime.outgoing.flood import Booking, Budget, LocalBudget
+from bot.runtime.shared.redis.connection import REDIS_ERRORS, RedisConnection
+from bot.runtime.shared.redis.record import ScriptBatch
 
 # Times in microseconds (Lua numbers are doubles: exact up to 2^53, some 285 years of us).
 # KEYS: the budgets. ARGV[1]: horizon (-1: none); then per budget: interval, tolerance.
@@ -48,11 +48,11 @@ def _us(seconds: float) -> str:
 class RedisBudget:
     """The bot's budgets in Redis, `<prefix>:<bot id>:flood:<budget>`."""
 
-    def __init__(self, shared: RedisState) -> None:
-        self.shared = shared
-        self.prefix = f"{shared.prefix}:flood:"
-        self._book = shared.redis.register_script(_BOOK)
-        self._batch = ScriptBatch(shared)
+    def __init__(self, connection: RedisConnection) -> None:
+        self.connection = connection
+        self.prefix = f"{connection.prefix}:flood:"
+        self._book = connection.redis.register_script(_BOOK)
+        self._batch = ScriptBatch(connection)
         self._fallback = LocalBudget()
 
     async def book(self, budgets: Sequence[Budget], horizon: float | None) -> Booking:
@@ -64,7 +64,7 @@ class RedisBudget:
         try:
             booked, wait = await self._batch.run(self._book, keys, args)
         except REDIS_ERRORS as exc:
-            self.shared.outage.failed(exc)
+            self.connection.outage.failed(exc)
             return await self._fallback.book(budgets, horizon)
-        self.shared.outage.succeeded()
+        self.connection.outage.succeeded()
         return Booking(bool(int(booked)), int(wait) / MICRO)

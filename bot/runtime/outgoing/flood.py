@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.runtime.metrics import record_flood_wait
+from bot.runtime.observability.metrics import record_flood_wait
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

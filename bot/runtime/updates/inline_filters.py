@@ -6,6 +6,10 @@ for a function of yours that may block, and pure overhead for magic filters (`F.
 ~100 us, and a text update passes three such filters in the example handlers (bench/README.md
 measured ~335 of the ~535 us the dispatcher spends per update). Your own sync filters keep
 running in the thread pool.
+
+It reaches past aiogram's public API (an observer's `_handler`, a `FilterObject`'s fields):
+tests/unit/test_aiogram_internals.py fails, naming the installed aiogram, when a release
+changes them.
 """
 
 from __future__ import annotations

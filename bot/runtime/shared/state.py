@@ -11,53 +11,16 @@ from the settings.
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from typing import Protocol
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 
-from bot.exit_codes import ExitCode
-from bot.runtime.broadcast import BroadcastStore
-from bot.runtime.checks import Check
-from bot.runtime.dedup import UpdateDeduplicator
-from bot.runtime.flood import FloodBudget
-from bot.runtime.holder import LockHolder
-
-
-@dataclass(frozen=True)
-class LeaseHolder:
-    """The poller holding the shared polling lease, and how long until it expires unless
-    renewed."""
-
-    holder: LockHolder
-    expires_in: float
-
-
-@dataclass(frozen=True)
-class LeaseRefusal:
-    """Polling must not start: the exit code, and the sentence that says why and what to do."""
-
-    code: ExitCode
-    message: str
-
-
-class SharedLease(Protocol):
-    """One poller across hosts, renewed while this process polls. `halted` is set while
-    fetching is not safe (renewals fail, or the lease was lost); `lost` once another poller
-    took it (this one must stop)."""
-
-    halted: asyncio.Event
-    lost: asyncio.Event
-
-    def start(self) -> None:
-        """Start renewing in the background."""
-
-    async def stop(self) -> None:
-        """Stop renewing and give the lease up."""
-
-    async def resumed_or_lost(self) -> None:
-        """Wait until fetching is safe again, or the lease is lost."""
+from bot.runtime.broadcast.broadcaster import BroadcastStore
+from bot.runtime.observability.checks import Check
+from bot.runtime.outgoing.flood import FloodBudget
+from bot.runtime.single_poller.holder import LockHolder
+from bot.runtime.single_poller.lease import LeaseHolder, LeaseRefusal, SharedLease
+from bot.runtime.updates.dedup import UpdateDeduplicator
 
 
 class SharedState(Protocol):
