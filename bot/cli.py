@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.exit_codes import ExitCode
 from bot.polling.supervised import supervised_overrides
+from bot.reload.warm_parent import warm_parent_fd
 from bot.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -228,6 +229,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
 
 def main(argv: Sequence[str] | None = None, root: Path = PROJECT_ROOT) -> int:
     """Parse the command line and run the chosen command. `root` holds the `.env.*` files."""
+    if (report_fd := warm_parent_fd()) is not None:
+        from bot.reload.warm_parent import serve_forks
+
+        serve_forks(report_fd)  # `--reload`'s warm parent: returns only in each forked bot
     args = build_parser(root).parse_args(argv)
     handler: Handler = args.handler
     return handler(args)

@@ -101,6 +101,7 @@ def run_reload(
 def _supervise(
     args: argparse.Namespace, settings: Settings, overrides: dict[str, Any], lock: InstanceLock
 ) -> int:
+    from bot.reload.forking import fork_available
     from bot.reload.supervisor import ChildPlan, Supervisor, say
     from bot.reload.watching import ProjectFilter
     from bot.settings.loading import resolve_env_file
@@ -113,7 +114,7 @@ def _supervise(
     env_file = settings.env_file or resolve_env_file(args.env, args.env_file, args.root)[0]
     watch_filter = ProjectFilter(PROJECT_ROOT, env_file)
     with tempfile.TemporaryDirectory(prefix="telegram-bot-reload-") as state:
-        plan = ChildPlan(child_command(args), overrides, Path(state))
+        plan = ChildPlan(child_command(args), overrides, Path(state), forked=fork_available())
         supervisor = Supervisor(plan, watch_filter, lock, reread, settings)
         say(
             f"watching {PROJECT_ROOT} (its Python files, handlers/ and {env_file.name}); "
