@@ -44,6 +44,7 @@ class WarmParent:
         self._started: asyncio.Queue[int] = asyncio.Queue()
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._reading: asyncio.Task[None] | None = None
+        self._orphans: set[asyncio.Task[None]] = set()
 
     async def start(self) -> bool:
         """Start it and wait until it has imported the runtime; False when it failed to (its
@@ -139,7 +140,7 @@ class WarmParent:
         # Its bots (if one still runs, it was orphaned) are waited for by their pid.
         for pid, future in self._exits.items():
             if not future.done():
-                loop.create_task(_wait_orphan(pid, future))
+                self._orphans.add(loop.create_task(_wait_orphan(pid, future)))
 
 
 async def _wait_orphan(pid: int, future: asyncio.Future[int]) -> None:
