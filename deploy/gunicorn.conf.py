@@ -11,6 +11,7 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
                                shared by workers; one per CPU core when they share it, below)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
     GUNICORN_ACCESS_LOG        "-" for an access log on stderr (default off: nginx logs requests)
+    GUNICORN_PRELOAD           "0": the master does not preload aiogram (default on, see below)
     PROMETHEUS_MULTIPROC_DIR   where workers keep their metrics, so that one scrape of /metrics
                                sums every worker (default: a new temporary folder); emptied
                                when the master starts

@@ -1,7 +1,11 @@
 """`python run.py --reload`: restart the polling bot on every change, never running two pollers.
 
 A supervisor process watches the project (watchfiles, `watching.py`) and runs the bot as a
-child process (`python run.py` with the same flags, `child.py`). On a change it stops the bot
+child process (`python run.py` with the same flags, `child.py`). On POSIX that process is
+forked from a warm parent that imported aiogram and `bot/` once (`warm_parent.py`,
+`forking.py`), so a restart costs only the import of the user's code; a change to `bot/` or
+`run.py` replaces the warm parent, and `BOT_RELOAD_FORK=0` (and Windows, which has no fork)
+starts a fresh interpreter per restart instead. On a change it stops the bot
 the way Ctrl+C does (running handlers finish within SHUTDOWN_TIMEOUT, the offset is
 confirmed), waits for it to exit, ends its process group, waits until the polling lock is
 free, and only then starts the new bot, which takes the polling lock before it polls.
