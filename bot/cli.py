@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.exit_codes import ExitCode
+from bot.reload.warm_parent import warm_parent_fd
 from bot.runtime.single_poller.supervised import supervised_overrides
 from bot.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
@@ -228,6 +229,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
 
 def main(argv: Sequence[str] | None = None, root: Path = PROJECT_ROOT) -> int:
     """Parse the command line and run the chosen command. `root` holds the `.env.*` files."""
+    if (report_fd := warm_parent_fd()) is not None:
+        from bot.reload.warm_parent import serve_forks
+
+        serve_forks(report_fd)  # `--reload`'s warm parent: returns only in each forked bot
     args = build_parser(root).parse_args(argv)
     handler: Handler = args.handler
     return handler(args)

@@ -11,6 +11,7 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
                                shared by workers; one per CPU core when they share it, below)
     GUNICORN_GRACEFUL_TIMEOUT  seconds a stopping worker gets (default SHUTDOWN_TIMEOUT + 15)
     GUNICORN_ACCESS_LOG        "-" for an access log on stderr (default off: nginx logs requests)
+    GUNICORN_PRELOAD           "0": the master does not preload aiogram (default on, see below)
     PROMETHEUS_MULTIPROC_DIR   where workers keep their metrics, so that one scrape of /metrics
                                sums every worker (default: a new temporary folder); emptied
                                when the master starts
@@ -20,6 +21,13 @@ The master imports nothing of the bot: it registers the webhook once, in a short
 process, before any worker starts (`on_starting`), so that a reload (`kill -HUP`, or
 `systemctl reload` of the unit) makes the new workers import the new code. Workers never
 touch the webhook.
+
+What the master does import, once, is the libraries every worker imports (aiogram with its Bot
+API models, aiohttp, pydantic): seconds of CPU that each forked worker then finds done, so a
+reload or a replaced worker serves again in a fraction of a second. Only imports: no event
+loop, thread, socket or connection exists in the master before it forks. Upgrading those
+libraries therefore needs a restart of the service, not a reload (docs/deploy.md).
+`GUNICORN_PRELOAD=0` switches it off (every worker imports everything itself).
 """
 
 import importlib.util
@@ -105,6 +113,33 @@ def on_starting(server: object) -> None:
         # on it (RestartPreventExitStatus), a restart would not fix it.
         sys.exit(result.returncode)
     _empty_metrics_dir()
+    _preload_libraries()
+
+
+# The libraries the workers share, imported by the master before it forks them. Not the bot's
+# own code (bot/, handlers/): a reload must load their new version. Not prometheus-client:
+# it must first see PROMETHEUS_MULTIPROC_DIR, set above.
+PRELOADED = (
+    "aiohttp.web",
+    "aiogram.types",
+    "aiogram.methods",
+    "aiogram.client.session.aiohttp",
+    "aiogram.fsm.storage.memory",
+    "pydantic_settings",
+)
+
+
+def _preload_libraries() -> None:
+    """Import PRELOADED once in the master (see the module docstring), unless switched off."""
+    if os.environ.get("GUNICORN_PRELOAD", "1") == "0":
+        return
+    import gc
+    import importlib
+
+    for name in PRELOADED:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # the workers' full collections skip these; their pages stay shared
 
 
 # prometheus-client's multiprocess mode: each worker writes its metrics to files in this

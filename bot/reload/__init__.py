@@ -1,7 +1,11 @@
 """`python run.py --reload`: restart the polling bot on every change, never running two pollers.
 
 A supervisor process watches the project (watchfiles, `watching.py`) and runs the bot as a
-child process (`python run.py` with the same flags, `child.py`). On a change it stops the bot
+child process (`python run.py` with the same flags, `child.py`). On POSIX that process is
+forked from a warm parent that imported aiogram and `bot/` once (`warm_parent.py`,
+`forking.py`), so a restart costs only the import of the user's code; a change to `bot/` or
+`run.py` replaces the warm parent, and `BOT_RELOAD_FORK=0` (and Windows, which has no fork)
+starts a fresh interpreter per restart instead. On a change it stops the bot
 the way Ctrl+C does (running handlers finish within SHUTDOWN_TIMEOUT, the offset is
 confirmed), waits for it to exit, ends its process group, waits until the polling lock is
 free, and only then starts the new bot, which takes the polling lock before it polls.
@@ -107,6 +111,7 @@ def run_reload(
 def _supervise(
     args: argparse.Namespace, settings: Settings, overrides: dict[str, Any], lock: InstanceLock
 ) -> int:
+    from bot.reload.forking import fork_available
     from bot.reload.supervisor import ChildPlan, Supervisor, say
     from bot.reload.watching import ProjectFilter
     from bot.settings.loading import resolve_env_file
@@ -119,7 +124,7 @@ def _supervise(
     env_file = settings.env_file or resolve_env_file(args.env, args.env_file, args.root)[0]
     watch_filter = ProjectFilter(PROJECT_ROOT, env_file)
     with tempfile.TemporaryDirectory(prefix="telegram-bot-reload-") as state:
-        plan = ChildPlan(child_command(args), overrides, Path(state))
+        plan = ChildPlan(child_command(args), overrides, Path(state), forked=fork_available())
         supervisor = Supervisor(plan, watch_filter, lock, reread, settings)
         say(
             f"watching {PROJECT_ROOT} (its Python files, handlers/ and {env_file.name}); "

@@ -70,6 +70,11 @@ class BotChild:
         """Its exit code once it ended, else None."""
         return None if self.process is None else self.process.returncode
 
+    @property
+    def started(self) -> bool:
+        """True once the bot process exists."""
+        return self.process is not None
+
     async def start(self) -> None:
         """Start the bot; it shares the supervisor's terminal (stdout and stderr)."""
         self.ready_file.unlink(missing_ok=True)
@@ -110,7 +115,7 @@ class BotChild:
         return self._stops > 0
 
     def _send_stop(self) -> None:
-        if self.process is None or self.returncode is not None:
+        if not self.started or self.returncode is not None:
             return
         self._stops += 1
         self._note_members()
@@ -130,7 +135,7 @@ class BotChild:
 
     def end_group(self) -> None:
         """Kill the bot and every process it started, whether it still runs or not."""
-        if self.process is None:
+        if not self.started:
             return
         self._note_members()
         if sys.platform != "win32":

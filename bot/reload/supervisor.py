@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.exit_codes import ExitCode
 from bot.reload.child import BotChild
+from bot.reload.forking import ForkedChild, WarmParent
 from bot.reload.watching import ProjectFilter, describe
 from bot.runtime.single_poller.lock import InstanceLock, LockHeld, read_lock_holder
 from bot.runtime.single_poller.supervised import (
@@ -35,8 +36,8 @@ STOP_MARGIN = 20.0
 # How often the supervisor looks whether the polling lock is free yet.
 LOCK_CHECK_INTERVAL = 0.2
 # watchfiles: a batch of changes is yielded once no new change came for STEP ms (an editor's
-# save is several writes), and at most DEBOUNCE ms after the first.
-WATCH_STEP_MS = 300
+# save is several writes within a few ms), and at most DEBOUNCE ms after the first.
+WATCH_STEP_MS = 100
 WATCH_DEBOUNCE_MS = 1600
 # Why a bot exits on its own, as a person reads it (the codes of bot/exit_codes.py).
 EXIT_REASONS: dict[int, str] = {
@@ -53,12 +54,27 @@ PREFIX = "Reload:"
 @dataclass
 class ChildPlan:
     """How to start the bot: its command line, the settings flags it gets (the sandbox's),
-    and a folder of the supervisor's own for the files the bots report through."""
+    a folder of the supervisor's own for the files the bots report through, and whether bots
+    are forked from a warm parent (POSIX) or started as fresh interpreters."""
 
     argv: Sequence[str]
     overrides: Mapping[str, Any]
     state_dir: Path
+    forked: bool = False
     runs: int = field(default=0)
+    warm: WarmParent | None = field(default=None)
+
+    async def renew_warm_parent(self) -> None:
+        """Replace the warm parent (the runtime changed, or it is gone): the next bot is forked
+        from a new one that imports `bot/` as it is now."""
+        if self.warm is not None:
+            await self.warm.close()
+        self.warm = WarmParent(self.argv) if self.forked else None
+
+    async def close(self) -> None:
+        """End the warm parent, once its last bot has exited."""
+        if self.warm is not None:
+            await self.warm.close()
 
     def next_child(self) -> BotChild:
         """A new, not yet started run of the bot."""
@@ -71,6 +87,8 @@ class ChildPlan:
         }
         if self.overrides:
             environment[OVERRIDES_VARIABLE] = json.dumps(dict(self.overrides))
+        if self.warm is not None:
+            return ForkedChild(self.warm, environment, ready_file)
         return BotChild(self.argv, environment, ready_file)
 
 
@@ -98,6 +116,7 @@ class Supervisor:
         self.child: BotChild | None = None
         self._stopping = asyncio.Event()
         self._changes: asyncio.Queue[set[str]] = asyncio.Queue()
+        self._runtime_changed = True  # no warm parent yet
 
     def request_stop(self) -> None:
         """Ctrl+C: stop the bot (a second one abandons its running handlers), then exit."""
@@ -121,6 +140,7 @@ class Supervisor:
                     await watcher
                 if self.child is not None:
                     await self.child.stop(self._stop_timeout())
+                await self.plan.close()
         say("stopped.")
         return ExitCode.OK
 
@@ -133,7 +153,10 @@ class Supervisor:
             step=WATCH_STEP_MS,
             debounce=WATCH_DEBOUNCE_MS,
         ):
-            self._changes.put_nowait(self.filter.names({path for _, path in changes}))
+            paths = {path for _, path in changes}
+            # Noted before the batch is queued: the restart it causes reads the flag.
+            self._runtime_changed |= self.filter.touches_runtime(paths)
+            self._changes.put_nowait(self.filter.names(paths))
 
     async def _supervise(self) -> None:
         changed: set[str] = set()
@@ -163,6 +186,10 @@ class Supervisor:
 
     async def _start(self) -> BotChild | None:
         """The bot, started once its polling lock is free; None if stopped meanwhile."""
+        if self._runtime_changed or (self.plan.warm is not None and self.plan.warm.gone):
+            # The old bot has exited (its warm parent reaped it): the old runtime may go.
+            self._runtime_changed = False
+            await self.plan.renew_warm_parent()
         if not await self._lock_free():
             return None
         self.child = self.plan.next_child()

@@ -4,6 +4,7 @@ running bot does not load (tests, docs, the sandbox, deploy files)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,6 +39,8 @@ IGNORED_NAMES = tuple(
 )
 # Everything in here is the user's code or its data (texts, templates), whatever its type.
 HANDLERS_FOLDER = "handlers"
+# The runtime, which the warm parent of a `--reload` has imported: a change here replaces it.
+RUNTIME_PARTS = frozenset({"bot", "run.py"})
 
 
 class ProjectFilter:
@@ -61,6 +64,16 @@ class ProjectFilter:
         if any(pattern.search(parts[-1]) for pattern in IGNORED_NAMES):
             return False
         return changed.suffix == ".py" or parts[0] == HANDLERS_FOLDER
+
+    def touches_runtime(self, paths: Iterable[str]) -> bool:
+        """Whether a batch changes the runtime (`bot/`, `run.py`) rather than the user's code
+        (`handlers/`, the user's own modules) or the env file."""
+        for path in paths:
+            with contextlib.suppress(ValueError):
+                parts = Path(path).relative_to(self.root).parts
+                if parts and parts[0] in RUNTIME_PARTS:
+                    return True
+        return False
 
     def paths(self) -> list[Path]:
         """The folders to watch: the project, and the env file's folder when outside it."""

@@ -1,18 +1,23 @@
 """SIGTERM and HUP to the gunicorn master while updates keep coming: none lost, none twice.
 
-The stream comes in batches sent at the worst moments: while a reload swaps the workers,
+A steady stream runs through the reload (the new workers fork from a master that preloaded
+aiogram); batches come at the worst moments: while a reload swaps the workers,
 while the master drains after SIGTERM, while nothing listens at all, and after the restart.
 A slow update is in flight at each signal.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 
 from tests.helpers.stack import WORKER_READY, WORKERS, Stack
 
 BATCH = 10
 CHATS = 5
+STEADY_INTERVAL = 0.1
+STEADY_CHATS = 5000  # the first chat of the steady stream
 
 
 def test_text(number: int) -> str:
@@ -23,29 +28,33 @@ test_text.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 class Stream:
-    """Updates in several chats, each with a unique text the echo handler sends back."""
+    """Updates with a unique text each, which the echo handler sends back: batches over a few
+    chats, and a steady stream with a chat per update (so the per-chat flood limit of about
+    one message a second never paces it)."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.sent: dict[int, int] = {}  # update_id -> number
+        self.chats: dict[int, int] = {}  # number -> chat
 
     def send_batch(self) -> list[int]:
-        ids = []
-        for _ in range(BATCH):
-            number = len(self.sent)
-            update = self.stack.tg.send_text(
-                self.stack.token, test_text(number), chat_id=self.chat(number)
-            )
-            self.sent[update["update_id"]] = number
-            ids.append(update["update_id"])
-        return ids
+        return [self.send_one(900 + len(self.sent) % CHATS) for _ in range(BATCH)]
 
-    @staticmethod
-    def chat(number: int) -> int:
-        return 900 + number % CHATS
+    def send_one(self, chat: int) -> int:
+        number = len(self.sent)
+        update = self.stack.tg.send_text(self.stack.token, test_text(number), chat_id=chat)
+        self.sent[update["update_id"]] = number
+        self.chats[number] = chat
+        return int(update["update_id"])
+
+    async def send_steadily(self) -> None:
+        """One update every STEADY_INTERVAL seconds, each in a chat of its own, until cancelled."""
+        while True:
+            self.send_one(STEADY_CHATS + len(self.sent))
+            await asyncio.sleep(STEADY_INTERVAL)  # paces the load; the test waits on events
 
     def replies(self, number: int) -> int:
-        messages = self.stack.tg.bot_messages(self.stack.token, self.chat(number))
+        messages = self.stack.tg.bot_messages(self.stack.token, self.chats[number])
         return [m["text"] for m in messages].count(test_text(number))
 
     def all_replied(self) -> bool:
@@ -53,6 +62,12 @@ class Stream:
 
     async def wait_all_replied(self) -> None:
         await self.stack.tg.wait_until(self.all_replied, timeout=60, what="every reply")
+
+    async def wait_replied(self, update_id: int) -> None:
+        number = self.sent[update_id]
+        await self.stack.tg.wait_until(
+            lambda: self.replies(number) >= 1, timeout=60, what=f"the reply to {number}"
+        )
 
 
 async def test_reload_and_stop_during_a_stream_lose_no_update_and_handle_each_once(
@@ -68,8 +83,16 @@ async def test_reload_and_stop_during_a_stream_lose_no_update_and_handle_each_on
     slow_at_reload = tg.send_command(token, "/slow", chat_id=990)
     await master.wait_for_lines("Slow handler started", 1)
     master.send_signal(signal.SIGHUP)
-    stream.send_batch()
-    await master.wait_for_lines(WORKER_READY, 2 * WORKERS, timeout=90)
+    steady = asyncio.create_task(stream.send_steadily())  # before, during and after the swap
+    try:
+        stream.send_batch()
+        await master.wait_for_lines(WORKER_READY, 2 * WORKERS, timeout=90)
+        # The new workers answer while the stream goes on.
+        await stream.wait_replied(stream.send_one(STEADY_CHATS - 1))
+    finally:
+        steady.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await steady
     await stream.wait_all_replied()
 
     # Stop (systemctl stop): the workers drain; then nothing listens until the restart.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from bot.cli import build_parser, main
 from bot.exit_codes import ExitCode
 from bot.reload import child_command
 from bot.reload.child import CREATE_NEW_PROCESS_GROUP, CTRL_BREAK_EVENT, send_stop, spawn_options
+from bot.reload.forking import FORK_VARIABLE, fork_available
 from bot.reload.supervisor import exited_message
+from bot.reload.warm_parent import user_modules
 from bot.reload.watching import ProjectFilter, describe
 from bot.runtime.single_poller.supervised import SUPERVISOR_VARIABLE, other_supervisor, reload_lock
 from bot.settings import load_settings
@@ -165,3 +168,46 @@ def test_without_watchfiles_it_says_how_to_install_the_dev_extra(
     write_env_file(tmp_path / ".env.local", {"BOT_TOKEN": TOKEN, "LOCK_DIR": str(tmp_path)})
     assert main(["--reload"], root=tmp_path) == ExitCode.CONFIG
     assert 'pip install -e ".[dev]"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "runtime"),
+    [
+        ("bot/factory.py", True),
+        ("bot/polling/runner.py", True),
+        ("run.py", True),
+        ("handlers/echo.py", False),
+        ("services/db.py", False),
+        (".env.local", False),
+    ],
+)
+def test_only_a_change_to_bot_or_run_py_replaces_the_warm_parent(
+    project: Path, name: str, runtime: bool
+) -> None:
+    watch = ProjectFilter(project, project / ".env.local")
+    assert watch.touches_runtime([str(project / name)]) is runtime
+
+
+@pytest.mark.parametrize(
+    ("environment", "forked"),
+    [({}, True), ({FORK_VARIABLE: "1"}, True), ({FORK_VARIABLE: "0"}, False)],
+)
+def test_bots_are_forked_on_posix_unless_switched_off(
+    environment: dict[str, str], forked: bool
+) -> None:
+    assert fork_available(environment) is (forked and hasattr(os, "fork"))
+
+
+def test_the_warm_parent_lets_go_of_user_modules_but_keeps_the_runtime(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = {
+        "probe_runtime": project / "bot" / "factory.py",
+        "probe_handlers": project / "handlers" / "echo.py",
+        "probe_services": project / "services.py",
+    }
+    for name, path in loaded.items():
+        module = types.ModuleType(name)
+        module.__file__ = str(path)
+        monkeypatch.setitem(sys.modules, name, module)
+    assert sorted(user_modules(project)) == ["probe_handlers", "probe_services"]
