@@ -38,7 +38,7 @@ WARM_MODULES = (
     "bot.polling.process",
     "bot.polling.runner",
     "bot.factory",
-    "bot.runtime.metrics_server",
+    "bot.runtime.observability.metrics_server",
     "bot.runtime.shared",
     "bot.runtime.stop_signals",
     "aiogram.types",

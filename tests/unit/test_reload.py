@@ -3,6 +3,7 @@ how it is started and stopped on each system, and what a person reads when it re
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -211,3 +212,11 @@ def test_the_warm_parent_lets_go_of_user_modules_but_keeps_the_runtime(
         module.__file__ = str(path)
         monkeypatch.setitem(sys.modules, name, module)
     assert sorted(user_modules(project)) == ["probe_handlers", "probe_services"]
+
+
+def test_every_module_the_warm_parent_imports_exists() -> None:
+    # A renamed runtime module would make every --reload bot die in the warm parent.
+    from bot.reload.warm_parent import WARM_MODULES
+
+    missing = [name for name in WARM_MODULES if importlib.util.find_spec(name) is None]
+    assert not missing
