@@ -32,6 +32,7 @@ from bot.runtime.outgoing.flood_session import FloodControl
 from bot.runtime.shared.state import SharedState
 from bot.runtime.updates.dedup import MemoryDeduplicator, UpdateDeduplicator
 from bot.runtime.updates.inline_filters import run_pure_filters_inline
+from bot.runtime.updates.throttle import Limit, LocalCounter, ThrottleCounter, throttle_updates
 from bot.settings import Settings
 
 
@@ -94,6 +95,11 @@ def create_broadcaster(settings: Settings, shared: SharedState | None) -> Broadc
     return Broadcaster(store, paced=settings.flood_control)
 
 
+def create_throttle_counter(shared: SharedState | None) -> ThrottleCounter:
+    """Incoming throttling's counts: this process's, or the shared ones."""
+    return LocalCounter() if shared is None else shared.throttle_counter()
+
+
 def handlers_module(settings: Settings) -> ModuleType:
     """HANDLERS_MODULE (`handlers` by default), imported."""
     return importlib.import_module(settings.handlers_module)
@@ -109,7 +115,8 @@ def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> 
     """A Dispatcher with the FSM storage, `settings`, `broadcaster` (and the shared state's
     objects) injected, every handlers router included and the handlers' `setup(dispatcher)`
     applied; cheap sync filters run inline; updates and handlers measured for /metrics,
-    handler exceptions reported to SENTRY_DSN when set. `shared` is made from the settings
+    handler exceptions reported to SENTRY_DSN when set; each user's updates throttled
+    (THROTTLE_*). `shared` is made from the settings
     unless given."""
     setup_error_reports(settings)
     if shared is None:
@@ -131,6 +138,10 @@ def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> 
     setup = getattr(module, "setup", None)
     if setup is not None:
         setup(dispatcher)
+    # Incoming throttling (THROTTLE_*): after the handlers' setup, so that their own outer
+    # middlewares (the user's language) have run when the "slow down" notice is written.
+    limit = Limit(settings.throttle_limit, settings.throttle_window)
+    throttle_updates(dispatcher, create_throttle_counter(shared), limit)
     run_pure_filters_inline(dispatcher)
     return dispatcher
 

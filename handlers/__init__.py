@@ -64,3 +64,5 @@ async def publish_commands(bot: Bot) -> None:
 def setup(dispatcher: Dispatcher) -> None:
     """Called once per dispatcher, after the routers are included, in every mode."""
     dispatcher.startup.register(publish_commands)
+    # Incoming throttling (THROTTLE_LIMIT) never slows the bot's admins down.
+    dispatcher["throttle_exempt"] = frozenset(dispatcher["settings"].admin_ids)

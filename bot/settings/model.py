@@ -30,6 +30,7 @@ from bot.settings.sections import (
     SharedSettings,
     WebhookSettings,
 )
+from bot.settings.throttle import ThrottleSettings
 
 # copier: if redis
 from .redis_section import RedisSettings  # relative: an import section of its own
@@ -62,6 +63,7 @@ class Settings(
     RedisSettings,
     # copier: endif
     FloodSettings,
+    ThrottleSettings,
     LoggingSettings,
     ObservabilitySettings,
     FeatureSettings,

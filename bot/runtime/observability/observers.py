@@ -40,6 +40,7 @@ from bot.runtime.observability import metrics
 from bot.runtime.observability.call_outcomes import call_outcome
 from bot.runtime.observability.error_reports import report_handler_error
 from bot.runtime.updates.redelivery import redelivery_reason
+from bot.runtime.updates.throttle import THROTTLED
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -70,7 +71,7 @@ class UpdateObserver(BaseMiddleware):
         metrics.IN_FLIGHT.inc()
         try:
             result = await handler(event, data)
-            outcome = "unhandled" if result is UNHANDLED else "handled"
+            outcome = outcome_of(result)
             return result
         except asyncio.CancelledError:
             outcome = "abandoned"
@@ -86,6 +87,13 @@ class UpdateObserver(BaseMiddleware):
             metrics.IN_FLIGHT.dec()
             # Asked to come again (the shared state down): a later delivery will count it.
             metrics.count_update(kind, "deferred" if redelivery_reason() else outcome)
+
+
+def outcome_of(result: Any) -> str:
+    """The outcome label of what the handlers returned for an update."""
+    if result is UNHANDLED:
+        return "unhandled"
+    return "throttled" if result is THROTTLED else "handled"
 
 
 class HandlerTimer(BaseMiddleware):

@@ -2,11 +2,11 @@
 hosts), as the rest of `bot/` sees it.
 
 Without it (the default), every process keeps its state to itself: FSM state and the record
-of handled updates in memory, flood budgets per process, broadcast progress in files in
-LOCK_DIR, one poller per machine by the local lock. With it, those are shared by every worker
-and host, and one polling lease keeps one poller across hosts. The core only knows this
-interface; `bot.factory.create_shared_state` is the one place that makes an implementation
-from the settings.
+of handled updates in memory, flood budgets and throttling counts per process, broadcast
+progress in files in LOCK_DIR, one poller per machine by the local lock. With it, those are
+shared by every worker and host, and one polling lease keeps one poller across hosts. The
+core only knows this interface; `bot.factory.create_shared_state` is the one place that
+makes an implementation from the settings.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bot.runtime.outgoing.flood import FloodBudget
 from bot.runtime.single_poller.holder import LockHolder
 from bot.runtime.single_poller.lease import LeaseHolder, LeaseRefusal, SharedLease
 from bot.runtime.updates.dedup import UpdateDeduplicator
+from bot.runtime.updates.throttle import ThrottleCounter
 
 
 class SharedState(Protocol):
@@ -31,6 +32,9 @@ class SharedState(Protocol):
 
     def flood_budget(self) -> FloodBudget:
         """Flood control's budget, shared by every process of the bot."""
+
+    def throttle_counter(self) -> ThrottleCounter:
+        """Incoming throttling's counts per user, shared by every process."""
 
     def fsm(self) -> tuple[BaseStorage, BaseEventIsolation]:
         """FSM storage and per-chat event isolation, shared by every process."""

@@ -7,6 +7,7 @@ import the facade:
 - `record.py`: the update record (claims, done marks) and the conversation lock it takes;
 - `fsm.py`: FSM storage and a bounded per-chat lock;
 - `flood.py`: flood control's budget shared by every worker and host;
+- `throttle.py`: incoming throttling's counts per user, one limit for every worker and host;
 - `broadcast.py`: broadcast progress any worker or host resumes;
 - `lease.py`: the polling lease, one poller across hosts;
 - `checks.py`: the doctor's checks of Redis;

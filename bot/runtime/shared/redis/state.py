@@ -16,6 +16,7 @@ from bot.runtime.shared.redis.flood import RedisBudget
 from bot.runtime.shared.redis.fsm import SharedIsolation, SharedStorage
 from bot.runtime.shared.redis.lease import read_lease, take_lease
 from bot.runtime.shared.redis.record import RedisDeduplicator
+from bot.runtime.shared.redis.throttle import RedisThrottleCounter
 from bot.runtime.single_poller.holder import LockHolder
 from bot.runtime.single_poller.lease import LeaseHolder, LeaseRefusal, SharedLease
 from bot.runtime.updates.dedup import UpdateDeduplicator
@@ -37,6 +38,10 @@ class RedisState:
     def flood_budget(self) -> RedisBudget:
         """Flood control's budget, shared by every worker and host of the bot."""
         return RedisBudget(self.connection)
+
+    def throttle_counter(self) -> RedisThrottleCounter:
+        """Incoming throttling's counts, shared by every worker and host of the bot."""
+        return RedisThrottleCounter(self.connection)
 
     def fsm(self) -> tuple[BaseStorage, BaseEventIsolation]:
         """aiogram's RedisStorage (keys carry the bot id) and a bounded per-chat lock."""
