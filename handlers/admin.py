@@ -4,6 +4,7 @@ handlers receive as an argument named `settings`."""
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
 
@@ -15,14 +16,18 @@ async def is_admin(message: Message, settings: Settings) -> bool:
 
 async def admin_panel(message: Message, settings: Settings) -> None:
     await message.answer(
-        f"You are an admin of this bot ({len(settings.admin_ids)} in ADMIN_IDS). "
-        f"It runs in {settings.app_env} ({settings.bot_mode} mode).",
+        _(
+            "You are an admin of this bot ({count} in ADMIN_IDS). "
+            "It runs in {environment} ({mode} mode)."
+        ).format(
+            count=len(settings.admin_ids), environment=settings.app_env, mode=settings.bot_mode
+        ),
         parse_mode=None,
     )
 
 
 async def not_an_admin(message: Message) -> None:
-    await message.answer("This command is for the bot's admins (ADMIN_IDS).", parse_mode=None)
+    await message.answer(_("This command is for the bot's admins (ADMIN_IDS)."), parse_mode=None)
 
 
 def create_router() -> Router:

@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
 from handlers.admin import is_admin, not_an_admin
@@ -49,12 +50,12 @@ async def broadcast(
 ) -> None:
     text = (command.args or "").strip()
     if not text:
-        await message.answer("Usage: /broadcast <text to send to every chat>", parse_mode=None)
+        await message.answer(_("Usage: /broadcast <text to send to every chat>"), parse_mode=None)
         return
     path = settings.broadcast_audience_file
     if path is None:
         await message.answer(
-            "Nobody to send to: set BROADCAST_AUDIENCE_FILE to a file of chat ids, one a line.",
+            _("Nobody to send to: set BROADCAST_AUDIENCE_FILE to a file of chat ids, one a line."),
             parse_mode=None,
         )
         return
@@ -62,8 +63,10 @@ async def broadcast(
         chats = await asyncio.to_thread(read_audience, path)
     except (OSError, ValueError) as exc:
         await message.answer(
-            f"Cannot read BROADCAST_AUDIENCE_FILE {path} ({exc}). Put one chat id a line in it, "
-            "or point the setting at the right file, then send the command again.",
+            _(
+                "Cannot read BROADCAST_AUDIENCE_FILE {path} ({error}). Put one chat id a line in "
+                "it, or point the setting at the right file, then send the command again."
+            ).format(path=path, error=exc),
             parse_mode=None,
         )
         return
@@ -71,8 +74,9 @@ async def broadcast(
     job_id = f"{message.chat.id}-{message.message_id}"
     if await broadcaster.start(bot, job_id, chats, text, report_to=message.chat.id):
         await message.answer(
-            f"Broadcast {job_id} started: {len(chats)} chats. The report comes here when it "
-            "is done.",
+            _(
+                "Broadcast {job} started: {count} chats. The report comes here when it is done."
+            ).format(job=job_id, count=len(chats)),
             parse_mode=None,
         )
 

@@ -4,6 +4,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 
@@ -16,23 +17,30 @@ class Choice(CallbackData, prefix="menu"):
 FRUITS = ("apple", "banana", "cherry")
 
 
+def fruit_name(fruit: str) -> str:
+    """A fruit's name in the user's language."""
+    names = {"apple": _("apple"), "banana": _("banana"), "cherry": _("cherry")}
+    return names[fruit]
+
+
 def menu_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for fruit in FRUITS:
-        builder.button(text=fruit.title(), callback_data=Choice(fruit=fruit))
+        builder.button(text=fruit_name(fruit).capitalize(), callback_data=Choice(fruit=fruit))
     return builder.as_markup()
 
 
 async def show_menu(message: Message) -> None:
-    await message.answer("Pick a fruit:", reply_markup=menu_keyboard())
+    await message.answer(_("Pick a fruit:"), reply_markup=menu_keyboard())
 
 
 async def chosen(query: CallbackQuery, callback_data: Choice) -> None:
     # Answer first: until then the user's button shows a spinner.
-    await query.answer(f"You picked {callback_data.fruit}")
+    picked = fruit_name(callback_data.fruit)
+    await query.answer(_("You picked {fruit}").format(fruit=picked))
     # A message older than 48 hours is "inaccessible": it can no longer be edited.
     if isinstance(query.message, Message):
-        await query.message.edit_text(f"You picked: {callback_data.fruit}")
+        await query.message.edit_text(_("You picked: {fruit}").format(fruit=picked))
 
 
 def create_router() -> Router:

@@ -3,28 +3,34 @@
 from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
 
-HELP_TEXT = "\n".join(
-    [
-        "I am a template bot. Try:",
-        # copier: if example_handlers
-        "/menu - an inline keyboard",
-        "/survey - a short two-step conversation",
-        "/cancel - leave the conversation",
-        "Anything else you write, I repeat.",
-        # copier: endif
-        "/help - this list",
-    ]
-)
+
+def help_text() -> str:
+    """What the bot can do, in the user's language."""
+    return "\n".join(
+        [
+            _("I am a template bot. Try:"),
+            # copier: if example_handlers
+            _("/menu - an inline keyboard"),
+            _("/survey - a short two-step conversation"),
+            _("/cancel - leave the conversation"),
+            _("Anything else you write, I repeat."),
+            # copier: endif
+            _("/language - choose my language"),
+            _("/help - this list"),
+        ]
+    )
 
 
 async def start(message: Message) -> None:
-    name = message.from_user.first_name if message.from_user else "there"
-    await message.answer(f"Hello, {name}!\n\n{HELP_TEXT}", parse_mode=None)
+    name = message.from_user.first_name if message.from_user else _("there")
+    greeting = _("Hello, {name}!").format(name=name)
+    await message.answer(f"{greeting}\n\n{help_text()}", parse_mode=None)
 
 
 async def help_command(message: Message) -> None:
-    await message.answer(HELP_TEXT, parse_mode=None)
+    await message.answer(help_text(), parse_mode=None)
 
 
 def create_router() -> Router:

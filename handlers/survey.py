@@ -8,6 +8,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext as _
 
 
 class Survey(StatesGroup):
@@ -28,32 +29,33 @@ def name_keyboard(message: Message) -> ReplyKeyboardMarkup | None:
 async def begin(message: Message, state: FSMContext) -> None:
     await state.set_state(Survey.name)
     await message.answer(
-        "What is your name? (/cancel to stop)", reply_markup=name_keyboard(message)
+        _("What is your name? (/cancel to stop)"), reply_markup=name_keyboard(message)
     )
 
 
 async def cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None:
-        await message.answer("Nothing to cancel.")
+        await message.answer(_("Nothing to cancel."))
         return
     await state.clear()
-    await message.answer("Cancelled.", reply_markup=ReplyKeyboardRemove())
+    await message.answer(_("Cancelled."), reply_markup=ReplyKeyboardRemove())
 
 
 async def got_name(message: Message, state: FSMContext) -> None:
     await state.update_data(name=message.text)
     await state.set_state(Survey.age)
-    await message.answer("How old are you?", reply_markup=ReplyKeyboardRemove())
+    await message.answer(_("How old are you?"), reply_markup=ReplyKeyboardRemove())
 
 
 async def got_age(message: Message, state: FSMContext) -> None:
     text = message.text or ""
     if not text.isdigit() or not 0 < int(text) < 150:
-        await message.answer("Please send your age as a number, e.g. 30.")
+        await message.answer(_("Please send your age as a number, e.g. 30."))
         return
     data = await state.get_data()
     await state.clear()
-    await message.answer(f"Nice to meet you, {data['name']}, aged {int(text)}.", parse_mode=None)
+    summary = _("Nice to meet you, {name}, aged {age}.").format(name=data["name"], age=int(text))
+    await message.answer(summary, parse_mode=None)
 
 
 def create_router() -> Router:

@@ -27,11 +27,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC = Path(__file__).with_name("static")
 # Seconds a long-polled view waits for a change before it answers unchanged.
 VIEW_TIMEOUT = 25.0
-# The people of the page: one private chat each, and a group they are all in.
+# The people of the page: one private chat each, and a group they are all in. Their apps'
+# languages differ, so the page shows the bot in each language it speaks (Cleo's German is
+# not shipped: she gets DEFAULT_LANGUAGE).
 PAGE_USERS = (
-    {"id": 1001, "first_name": "Ada"},
-    {"id": 1002, "first_name": "Ben"},
-    {"id": 1003, "first_name": "Cleo"},
+    {"id": 1001, "first_name": "Ada", "language_code": "en"},
+    {"id": 1002, "first_name": "Ben", "language_code": "ru"},
+    {"id": 1003, "first_name": "Cleo", "language_code": "de"},
 )
 GROUP = {"id": -1001, "type": "group", "title": "Sandbox group"}
 # Button answers the view carries, newest last (the page shows the ones it is waiting for).
@@ -142,6 +144,7 @@ class ChatPage:
             chat_type=chat["type"],
             first_name=user["first_name"],
             chat_title=chat.get("title"),
+            language_code=user["language_code"],
         )
         action = "click" if body.get("keyboard") else "send"
         self._record(bot, Step(user, update["message"]["chat"], action, text))

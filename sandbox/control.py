@@ -85,11 +85,11 @@ class ControlRoutes:
         return web.json_response({"ok": True, "result": {"base_url": self.tg.base_url}})
 
     async def send_text(self, request: web.Request, body: JSON) -> JSON:
-        """Body: text, chat_id, user_id, chat_type, first_name, username."""
+        """Body: text, chat_id, user_id, chat_type, first_name, username, language_code."""
         return self.tg.send_text(request.match_info["token"], **_user_fields(body, "text"))
 
     async def send_command(self, request: web.Request, body: JSON) -> JSON:
-        """Body: command, chat_id, user_id, chat_type, first_name, username."""
+        """Body: command, chat_id, user_id, chat_type, first_name, username, language_code."""
         return self.tg.send_command(request.match_info["token"], **_user_fields(body, "command"))
 
     async def press_button(self, request: web.Request, body: JSON) -> JSON:
@@ -192,7 +192,7 @@ def _user_fields(body: JSON, text_field: str) -> JSON:
     }
     if body.get("user_id") is not None:
         fields["user_id"] = int(body["user_id"])
-    for name in ("first_name", "username"):
+    for name in ("first_name", "username", "language_code"):
         if body.get(name) is not None:
             fields[name] = str(body[name])
     return fields

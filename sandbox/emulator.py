@@ -134,8 +134,9 @@ class Emulator:
         first_name: str | None = None,
         username: str | None = None,
         chat_title: str | None = None,
+        language_code: str = "en",
     ) -> JSON:
-        """A user writes `text`; returns the queued Update."""
+        """A user writes `text` (in an app set to `language_code`); returns the queued Update."""
         return users.send_text(
             self.bot(token),
             text,
@@ -145,6 +146,7 @@ class Emulator:
             first_name=first_name,
             username=username,
             chat_title=chat_title,
+            language_code=language_code,
         )
 
     def send_command(
@@ -157,11 +159,12 @@ class Emulator:
         first_name: str | None = None,
         username: str | None = None,
         chat_title: str | None = None,
+        language_code: str = "en",
     ) -> JSON:
         """A user sends a command such as "/start"; returns the queued Update."""
         if not command.startswith("/"):
             raise ValueError(f"sandbox: a command starts with '/', got {command!r}")
-        fields = (chat_id, user_id, chat_type, first_name, username, chat_title)
+        fields = (chat_id, user_id, chat_type, first_name, username, chat_title, language_code)
         return self.send_text(token, command, *fields)
 
     def press_button(

@@ -70,14 +70,19 @@ def get_me(bot_id: int) -> JSON:
     }
 
 
-def human_user(user_id: int, first_name: str | None = None, username: str | None = None) -> JSON:
-    """A person talking to the bot."""
+def human_user(
+    user_id: int,
+    first_name: str | None = None,
+    username: str | None = None,
+    language_code: str = "en",
+) -> JSON:
+    """A person talking to the bot; `language_code` is their app's language (IETF tag)."""
     return {
         "id": user_id,
         "is_bot": False,
         "first_name": first_name or f"User {user_id}",
         "username": username or f"user{user_id}",
-        "language_code": "en",
+        "language_code": language_code,
     }
 
 

@@ -34,11 +34,12 @@ def send_text(
     first_name: str | None = None,
     username: str | None = None,
     chat_title: str | None = None,
+    language_code: str = "en",
 ) -> JSON:
     """A user writes `text` in a chat; returns the queued `message` update."""
     if not text:
         raise ValueError("sandbox: a user cannot send an empty message")
-    user = human_user(_sender(chat_id, chat_type, user_id), first_name, username)
+    user = human_user(_sender(chat_id, chat_type, user_id), first_name, username, language_code)
     chat = bot.chats.get(chat_id) or make_chat(chat_id, chat_type, user, chat_title)
     bot.chats[chat_id] = chat
     sent = message(
@@ -66,6 +67,7 @@ def send_command(
     first_name: str | None = None,
     username: str | None = None,
     chat_title: str | None = None,
+    language_code: str = "en",
 ) -> JSON:
     """A user sends a command such as "/start" or "/start ref42" (bot_command entity included)."""
     if not command.startswith("/"):
@@ -79,6 +81,7 @@ def send_command(
         first_name=first_name,
         username=username,
         chat_title=chat_title,
+        language_code=language_code,
     )
 
 

@@ -34,6 +34,13 @@ class FeatureSettings(BaseModel):
         shown_default="unset",
     )
 
+    default_language: str = setting(
+        "en",
+        "the language of users whose Telegram app's language the bot does not speak, and of "
+        "the command menu's default (one of handlers/locales/)",
+        hint="a language code of handlers/locales/, e.g. en",
+    )
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:

@@ -15,8 +15,8 @@ from bot.settings.fields import setting
 
 
 class ThrottleSettings(BaseModel):
-    """Incoming throttling: updates one user may have handled per window (the bot's admins,
-    ADMIN_IDS, are exempt; with the shared state the count is shared by every process)."""
+    """Incoming throttling: updates one user may have handled per window (the bot's admins
+    are exempt; with the shared state the count is shared by every process)."""
 
     throttle_limit: int = setting(
         20,

@@ -81,16 +81,18 @@ class TestUser:
         first_name: str,
         username: str | None = None,
         chat: TestChat | None = None,
+        language_code: str = "en",
     ) -> None:
         self.tg = tg
         self.id = user_id
         self.first_name = first_name
         self.username = username
+        self.language_code = language_code  # their Telegram app's language
         self.chat = chat or TestChat(tg, user_id, "private", None)
 
     def in_(self, chat: TestChat) -> TestUser:
         """This user acting in `chat` (a group), as a new object."""
-        return TestUser(self.tg, self.id, self.first_name, self.username, chat)
+        return TestUser(self.tg, self.id, self.first_name, self.username, chat, self.language_code)
 
     async def send(self, text: str) -> Reply:
         """Send `text` (a command such as "/start" too); returns the bot's reply once the bot
@@ -106,6 +108,7 @@ class TestUser:
                 first_name=self.first_name,
                 username=self.username,
                 chat_title=self.chat.title,
+                language_code=self.language_code,
             ),
             f"the bot to handle {text!r} from {self.first_name}",
         )

@@ -98,11 +98,17 @@ class BotTest:
         )
 
     def user(
-        self, first_name: str = "Ada", *, user_id: int | None = None, username: str | None = None
+        self,
+        first_name: str = "Ada",
+        *,
+        user_id: int | None = None,
+        username: str | None = None,
+        language_code: str = "en",
     ) -> TestUser:
-        """A Telegram user, in their private chat with the bot."""
+        """A Telegram user, in their private chat with the bot; `language_code` is their
+        app's language."""
         user_id = next(self._user_ids) if user_id is None else user_id
-        return TestUser(self, user_id, first_name, username)
+        return TestUser(self, user_id, first_name, username, language_code=language_code)
 
     def group(self, title: str = "Test group", *, chat_id: int | None = None) -> TestChat:
         """A group chat with the bot; `user.in_(group)` acts there."""

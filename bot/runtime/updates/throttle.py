@@ -17,7 +17,7 @@ middleware, since a handler is only known once its filters matched):
 A dict gives the handler a limit of its own, on top of the user's; `False` makes the updates
 it handles not count towards the user's limit (an update that arrives while the user is over
 the limit is still dropped: its handler is not known yet). The users the handlers name in
-`dispatcher["throttle_exempt"]` (the template's: the bot's admins, ADMIN_IDS) are never
+`dispatcher["throttle_exempt"]` (the template's: the bot's admins) are never
 throttled; `dispatcher["throttle_notice"]`, a function, gives the notice's text (in the
 user's language). The counts live in a `ThrottleCounter`: this process's (`LocalCounter`), or
 the shared state's, so that the limit holds across workers and hosts.
