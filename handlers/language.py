@@ -5,9 +5,10 @@ docs/i18n.md). An update is answered in the user's stored choice (`/language`), 
 language of their Telegram app (`language_code`), else in DEFAULT_LANGUAGE.
 
 The choice is kept by a `LanguageStore`. `FsmLanguageStore` keeps it in the FSM storage,
-under a key of its own (so `/cancel` clearing a conversation keeps it): in memory without
-REDIS_URL (lost at a restart), in Redis with it (kept across restarts and shared by every
-worker). A database's users table can replace it: write a class with the same two methods.
+under a key of its own (so `/cancel` clearing a conversation keeps it): in memory by
+default (lost at a restart); with a shared FSM storage, kept across restarts and shared by
+every worker (docs/i18n.md). A database's users table can replace it: write a class with
+the same two methods.
 """
 
 import logging
@@ -46,7 +47,7 @@ class LanguageStore(Protocol):
 
 
 class FsmLanguageStore:
-    """The choice in the FSM storage (memory, or Redis with REDIS_URL), per bot and user."""
+    """The choice in the FSM storage (memory, or the shared storage), per bot and user."""
 
     def __init__(self, storage: BaseStorage) -> None:
         self.storage = storage
