@@ -2,8 +2,9 @@
 
 SQLite in a file of the project (`data/bot.sqlite3`) needs nothing installed, which suits
 development and a one-worker server; PostgreSQL serves several workers and hosts. SQLite is
-refused where more than one process would write it: a file has one writer at a time, and a
-file on each host is not one database.
+refused where more than one process would write it (several gunicorn workers; REDIS_URL in
+production, which means several hosts): a file has one writer at a time, and a file on each
+host is not one database.
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ class DatabaseSettings(Section):
         writers = []
         if self.gunicorn_workers > 1:
             writers.append(f"{self.gunicorn_workers} gunicorn workers (WEB_CONCURRENCY)")
-        if self.shares_state():
-            writers.append("several hosts sharing state (REDIS_URL is set)")
+        # In production REDIS_URL means hosts behind a load balancer, each with its own file;
+        # in development it keeps one developer's conversations across restarts.
+        if self.shares_state() and getattr(self, "app_env", "local") == "production":
+            writers.append("several hosts sharing state (REDIS_URL is set in production)")
         if writers:
             problems.append(("DATABASE_URL", rules.sqlite_shared(" and ".join(writers))))
         return problems
