@@ -16,7 +16,7 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
                                when the master starts
     APP_ENV, ENV_FILE          which env file the bot reads (.env.production by default)
 
-The master imports nothing of the bot: it migrates the database and registers the webhook
+The master imports nothing of the bot: it registers the webhook and migrates the database
 once, each in a short-lived child process, before any worker starts (`on_starting`), so that
 a reload (`kill -HUP`, or `systemctl reload` of the unit) makes the new workers import the new
 code. Workers never touch the webhook or the schema.
@@ -80,7 +80,7 @@ proc_name = "tg-bot"
 
 def on_starting(server: object) -> None:
     """Once per start of the master (not per worker, not on reload), before any worker:
-    migrate the database, then register the webhook."""
+    register the webhook, then migrate the database."""
     if workers > 1 and not _shared:
         print(
             f"Warning: {workers} workers that share no state: each keeps its own FSM state, so "
@@ -92,14 +92,16 @@ def on_starting(server: object) -> None:
     os.environ["GUNICORN_WORKERS"] = str(workers)
     env = {**os.environ, "GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}
     env.pop(METRICS_DIR, None)  # the registration's own calls are not a worker's metrics
+    # The registration checks the configuration first, in well under a second.
+    _run_before_workers(["-m", "bot.webhook"], env, "Webhook registration")
     # copier: if database
-    # The schema first: the new workers' code expects it. `db upgrade` takes a lock in
-    # PostgreSQL, so hosts starting at once migrate one after the other.
+    # Then the schema the new workers' code expects (Telegram's deliveries meanwhile wait for
+    # the workers, and are retried). `db upgrade` takes a lock in PostgreSQL, so hosts
+    # starting at once migrate one after the other.
     settings_file = ["--env-file", env["ENV_FILE"]] if env.get("ENV_FILE") else []
     production = ["--env", env.get("APP_ENV") or "production", *settings_file]
     _run_before_workers(["-m", "bot", "db", "upgrade", *production], env, "Database migration")
     # copier: endif
-    _run_before_workers(["-m", "bot.webhook"], env, "Webhook registration")
     _empty_metrics_dir()
 
 
