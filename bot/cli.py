@@ -167,6 +167,48 @@ def _add_operator_commands(commands: Subcommands[argparse.ArgumentParser]) -> No
         "bot.commands.migrate:rollback",
         "switch this bot from the webhook back to polling, keeping pending updates",
     )
+    # copier: if database
+    _add_database_commands(commands)
+    # copier: endif
+
+
+# copier: if database
+def _add_database_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
+    database = commands.add_parser("db", help="the database's schema: migrations")
+    actions = database.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    upgrade = _add_command(
+        actions,
+        "upgrade",
+        "bot.commands.database:db_upgrade",
+        "apply the migrations up to REVISION (default: head); once, however many hosts run it",
+    )
+    upgrade.add_argument("revision", nargs="?", default="head", metavar="REVISION")
+    downgrade = _add_command(
+        actions,
+        "downgrade",
+        "bot.commands.database:db_downgrade",
+        "revert migrations down to REVISION (-1: the last one, base: all; may drop data)",
+    )
+    downgrade.add_argument("revision", metavar="REVISION")
+    _add_command(
+        actions,
+        "current",
+        "bot.commands.database:db_current",
+        "show the database's revision and the migrations' head",
+    )
+    revision = _add_command(
+        actions,
+        "revision",
+        "bot.commands.database:db_revision",
+        "write a new migration script to handlers/migrations/versions/ from the models' changes",
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the migration does")
+    revision.add_argument(
+        "--empty", action="store_true", help="an empty script to fill in (no comparison)"
+    )
+
+
+# copier: endif
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser, default: object) -> None:

@@ -133,6 +133,26 @@ async def redis_server(tmp_path: Path) -> AsyncIterator[Any]:
 
 
 # copier: endif
+# copier: if database
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:  # yields the server
+    """A PostgreSQL server of this test process (each xdist worker its own; skipped, naming
+    the package, where it is missing): `tests.helpers.postgres.PostgresServer`."""
+    from tests.helpers.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """DATABASE_URL of a new, empty PostgreSQL database of the test's own."""
+    url: str = postgres_server.create_database()
+    return url
+
+
+# copier: endif
 @pytest.fixture
 async def start_runner(
     emulator: Emulator, token: str, make_settings: Callable[..., Settings]

@@ -27,6 +27,11 @@ from bot.commands.checks import (
     check_webhook_url,
 )
 from bot.commands.context import DoctorContext
+
+# copier: if database
+from bot.commands.database_check import check_database
+
+# copier: endif
 from bot.commands.instances import check_lock, check_processes
 from bot.commands.metrics_check import check_metrics
 from bot.commands.report import Report
@@ -60,6 +65,9 @@ async def doctor(args: argparse.Namespace) -> Report:
         report.add(WEBHOOK.skipped(f"getWebhookInfo not called: {why}"))
 
     await add_shared_state_checks(report, ctx)
+    # copier: if database
+    report.add(await check_database(ctx))
+    # copier: endif
     report.add(check_flood_control(ctx))
     lock_check, holder = check_lock(ctx)
     report.add(lock_check)

@@ -75,6 +75,13 @@ async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple
     from bot.polling.runner import PollingRunner
     from bot.runtime.observability.metrics_server import MetricsServer
 
+    # copier: if database
+    if settings.uses_sqlite:  # PostgreSQL is upgraded by the deploy (`python -m bot db upgrade`)
+        from bot.database.startup import upgrade_on_start
+
+        if not await upgrade_on_start(settings):
+            return ExitCode.ERROR, settings.masked_token
+    # copier: endif
     shared = create_shared_state(settings)
     lease: SharedLease | None = None
     if shared is not None:

@@ -107,6 +107,10 @@ class Section(BaseModel):
         """Values of this section that must never appear in logs or messages."""
         return []
 
+    def section_problems(self) -> list[tuple[str, str]]:
+        """(key, problem) for every rule between this section's values and the others'."""
+        return []
+
     @classmethod
     def unshared(cls) -> dict[str, None]:
         """Values that keep every state in this one process (the sandbox sets them)."""

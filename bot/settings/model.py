@@ -31,6 +31,10 @@ from bot.settings.sections import (
     WebhookSettings,
 )
 
+# copier: if database
+from .database_section import DatabaseSettings  # relative: an import section of its own
+
+# copier: endif
 # copier: if redis
 from .redis_section import RedisSettings  # relative: an import section of its own
 
@@ -60,6 +64,9 @@ class Settings(
     SharedSettings,
     # copier: if redis
     RedisSettings,
+    # copier: endif
+    # copier: if database
+    DatabaseSettings,
     # copier: endif
     FloodSettings,
     LoggingSettings,
@@ -129,7 +136,7 @@ class Settings(
         base_url = self.webhook_base_url
         if base_url and self.uses_official_api and (refusal := rules.telegram_refusal(base_url)):
             problems.append(("WEBHOOK_BASE_URL", refusal))
-        return problems
+        return problems + self.section_problems()
 
     @property
     def env_file(self) -> Path | None:

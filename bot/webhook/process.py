@@ -33,6 +33,13 @@ async def _serve(settings: Settings) -> int:
     if problem := await shared_state_problem(settings):
         logger.error(problem)
         return ExitCode.CONFIG
+    # copier: if database
+    # Without gunicorn this process is the whole deploy: it migrates, as gunicorn's master does.
+    from bot.database.startup import upgrade_on_start
+
+    if not await upgrade_on_start(settings):
+        return ExitCode.ERROR
+    # copier: endif
     try:
         app = create_app(settings)
     except ConfigError as exc:

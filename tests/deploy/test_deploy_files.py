@@ -71,9 +71,10 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed (Debian package `systemd`)")
-    # The unit rendered for a project in tmp_path, with the gunicorn it names really there.
+    # The unit rendered for a project in tmp_path, with the programs it names really there.
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "gunicorn").symlink_to(shutil.which("gunicorn") or sys.executable)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)  # ExecReload's migration
     (tmp_path / ".env.production").write_text("")
     unit = tmp_path / f"{SERVICE}.service"
     unit.write_text(render(DEPLOY / "systemd" / "bot.service", APP_DIR=str(tmp_path)))

@@ -42,6 +42,15 @@ OFF_TRACES = {
     ),
     "redis": ("bot/settings/redis_section.py", "bot/runtime/shared/redis", "tests/redis"),
     "example_handlers": ("handlers/echo.py", "handlers/menu.py", "handlers/survey.py"),
+    "database": (
+        "bot/database",
+        "bot/settings/database_section.py",
+        "bot/commands/database.py",
+        "handlers/models.py",
+        "handlers/migrations",
+        "tests/database",
+        "tests/helpers/postgres.py",
+    ),
 }
 # The example handlers by name, command or module (not the chat's command "menu").
 EXAMPLES = re.compile(r"\b(echo|survey)\b|/menu|\bmenu\.")
@@ -84,6 +93,13 @@ async def test_a_generated_project_installs_runs_and_passes_its_own_checks(
         # The answers file records `redis: false`, for `copier update`: the one mention left.
         named = [n for n, p in files.items() if "redis" in p.read_text(errors="ignore").lower()]
         assert named == [".copier-answers.yml"], f"Redis is off, yet named in {named}"
+    if "database" in off:
+        named = [
+            n
+            for n, p in files.items()
+            if re.search(r"sqlalchemy|alembic|DATABASE_URL", p.read_text(errors="ignore"))
+        ]
+        assert not named, f"the database is off, yet named in {named}"
     # Its own lock: the template's own tools (docs site, generator) are not in it, nor the
     # packages of an option turned off.
     lock = files["requirements/dev.txt"].read_text()

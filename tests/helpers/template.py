@@ -36,7 +36,13 @@ ROOT_ANSWERS = {
     ),
     "author": "The tg-bot template authors",
 }
-EVERY_OPTION_OFF = {"redis": False, "docker": False, "sandbox": False, "example_handlers": False}
+EVERY_OPTION_OFF = {
+    "redis": False,
+    "database": False,
+    "docker": False,
+    "sandbox": False,
+    "example_handlers": False,
+}
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",

@@ -21,7 +21,11 @@ from tests.helpers.webhook import App, StartApp, serve_app, stop_apps
 
 @pytest.fixture
 def redis_settings(
-    emulator: Emulator, token: str, tmp_path: Path, redis_server: RedisServer
+    emulator: Emulator,
+    token: str,
+    tmp_path: Path,
+    redis_server: RedisServer,
+    request: pytest.FixtureRequest,
 ) -> Settings:
     """Webhook-mode settings talking to the emulator, with REDIS_URL and the tests' own
     handlers."""
@@ -37,6 +41,10 @@ def redis_settings(
         "UPDATE_CLAIM_TTL": "3",
         "HANDLERS_MODULE": CONVERSATION_HANDLERS,
     }
+    # copier: if database
+    # Hosts sharing state in production: SQLite is refused, so a PostgreSQL of the test's own.
+    values["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    # copier: endif
     return load_settings(overrides=values, root=tmp_path, environment=False)
 
 
