@@ -1,19 +1,29 @@
 """Flood control's budget: when the bot may send its next message, so Telegram never says 429.
 
 Each message spends from up to two budgets: the bot's global one, and its chat's (a private
-chat's, or a group's: a negative chat id or an `@channel`). A budget is GCRA, the token bucket
-written as one number per budget (its "theoretical arrival time"), so that the same few lines
-run in this process (`LocalBudget`) and atomically in the shared state for every worker and
-host (`SharedState.flood_budget`). A message books the first slot that fits all its budgets and
+chat's, or a group's: a negative chat id or an `@channel`). A budget is a sliding window: at
+most `count` messages in any `window` seconds (its burst, over burst / rate seconds), kept as
+the times of its last `count` booked slots, so that the same few lines run in this process
+(`LocalBudget`) and atomically in the shared state for every worker and host
+(`SharedState.flood_budget`). A message books the first slot that fits all its budgets and
 waits for it.
+
+Why a window and not a token bucket: Telegram does not publish how it counts. A bot that keeps
+at most `burst` messages in any `burst / rate` seconds also stays under a token bucket of that
+rate and burst, while a token bucket's sender (a burst on top of the rate) overruns a window:
+30 a second with a burst of 10 puts 40 in one second. Each window is a little longer than the
+limit's (WINDOW_MARGIN), so that jitter on the way cannot bunch two windows' messages into one.
+
+A message that gets a 429 anyway books its retry at once (`FloodBudget.hold`): it goes first
+after `retry_after`, before anything booked later, and its budgets restart at their rate, not
+with a fresh burst (Telegram's limit was just reached: a burst would meet it again).
 
 Two lanes keep replies from starving behind a broadcast: a reply books any slot, however far;
 bulk traffic (a broadcast, see `bulk_lane()`) books only slots less than BULK_HORIZON away and
 otherwise asks again later, so a reply waits at most that long behind it.
 
 Not a library: aiolimiter (the well-kept asyncio one) has one bucket, no lanes, and no way to
-book several buckets at once or to run in a shared store; the arithmetic below is the GCRA
-of the rate-limit scripts in wide use.
+book several budgets at once or to run in a shared store.
 """
 
 from __future__ import annotations
@@ -36,6 +46,10 @@ logger = logging.getLogger(__name__)
 BULK_HORIZON = 0.3
 # Forget idle chats' budgets past this many (a full budget is the default anyway).
 LOCAL_BUDGETS_KEPT = 10_000
+# Each budget's window is the limit's, stretched by this share: messages sent a window apart
+# must not reach Telegram inside one window of its own. At 30 a second it absorbs 30 ms of
+# jitter per second, and keeps 0.97 of the rate.
+WINDOW_MARGIN = 0.03
 
 _BULK: ContextVar[bool] = ContextVar("flood_bulk_lane", default=False)
 SendHook = Callable[[], Awaitable[None]]
@@ -84,17 +98,22 @@ async def flood_wait(seconds: float, cause: str) -> None:
 
 @dataclass(frozen=True)
 class Budget:
-    """One budget: a message per `interval` seconds, `tolerance` seconds of burst."""
+    """One budget: at most `count` messages in any `window` seconds."""
 
     name: str  # "global", "chat:<id>" or "group:<id>"
-    interval: float
-    tolerance: float
+    count: int
+    window: float
 
     @classmethod
     def of(cls, name: str, per_second: float, burst: int) -> Budget:
-        """A budget of `per_second` messages a second with bursts of `burst`."""
-        interval = 1.0 / per_second
-        return cls(name, interval, (burst - 1) * interval)
+        """A budget of `per_second` messages a second, `burst` of them at once at most."""
+        window = burst / per_second
+        return cls(name, burst, window * (1 + WINDOW_MARGIN))
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between messages at the budget's rate."""
+        return self.window / self.count
 
 
 @dataclass(frozen=True)
@@ -110,6 +129,10 @@ class FloodBudget(Protocol):
 
     async def book(self, budgets: Sequence[Budget], horizon: float | None) -> Booking:
         """The first slot that fits every budget (past `horizon` s: not booked)."""
+
+    async def hold(self, budgets: Sequence[Budget], seconds: float) -> Booking:
+        """After a 429: the first slot at least `seconds` away, booked now (ahead of every
+        later booking), the budgets restarting at their rate from there, without a burst."""
 
 
 class FloodLimits:
@@ -135,24 +158,58 @@ class FloodLimits:
     def describe(self) -> str:
         """The effective limits in one line (for doctor and the start-up log)."""
         s = self.settings
+        everyone = _spread(s.flood_global_burst, 1 / s.flood_global_rate)
+        chat = _spread(s.flood_chat_burst, 1 / s.flood_chat_rate)
+        group = _spread(s.flood_group_burst, 60 / s.flood_group_rate)
         return (
-            f"{s.flood_global_rate:g} msg/s in all (bursts of {s.flood_global_burst}), "
-            f"{s.flood_chat_rate:g} msg/s per chat (bursts of {s.flood_chat_burst}), "
-            f"{s.flood_group_rate:g} msg/min per group (bursts of {s.flood_group_burst}), "
+            f"{s.flood_global_rate:g} msg/s in all ({everyone}), "
+            f"{s.flood_chat_rate:g} msg/s per chat ({chat}), "
+            f"{s.flood_group_rate:g} msg/min per group ({group}), "
             f"a 429 retried up to {s.flood_retries} times"
         )
 
 
+def _spread(burst: int, spacing: float) -> str:
+    if burst == 1:
+        return "evenly spaced"
+    return f"at most {burst} in any {burst * spacing:.3g} s"
+
+
+Log = list[float]  # a budget's last `count` booked slots, oldest first
+
+
 def book_slot(
-    arrivals: Sequence[float], budgets: Sequence[Budget], now: float, horizon: float | None
-) -> tuple[Booking, list[float]]:
-    """GCRA for several budgets at once: `arrivals` are their theoretical arrival times
-    (0 for a fresh one); returns the booking and the new arrival times (unchanged if not
-    booked). The shared state's budget runs the same steps."""
-    slot = max([now, *(tat - b.tolerance for tat, b in zip(arrivals, budgets, strict=True))])
+    logs: Sequence[Sequence[float]],
+    budgets: Sequence[Budget],
+    now: float,
+    horizon: float | None,
+    not_before: float | None = None,
+) -> tuple[Booking, list[Log]]:
+    """The sliding windows of several budgets at once: `logs` are their last booked slots
+    (empty for a fresh one); returns the booking and the new logs (unchanged if not booked).
+
+    A slot is never before a budget's last one (so each log stays in order) nor less than a
+    window after the slot `count` bookings back. With `not_before` (a 429's hold), the slot
+    is at least that late and the budgets' logs are filled so that after it only the rate
+    applies. The shared state's budget runs the same steps (`bot.runtime.redis_flood`).
+    """
+    slot = now if not_before is None else max(now, not_before)
+    for log, budget in zip(logs, budgets, strict=True):
+        if log:
+            slot = max(slot, log[-1])
+            if len(log) >= budget.count:
+                slot = max(slot, log[-budget.count] + budget.window)
     if horizon is not None and slot - now > horizon:
-        return Booking(False, slot - now - horizon), list(arrivals)
-    updated = [max(tat, slot) + b.interval for tat, b in zip(arrivals, budgets, strict=True)]
+        return Booking(False, slot - now - horizon), [list(log) for log in logs]
+    updated = []
+    for log, budget in zip(logs, budgets, strict=True):
+        kept = [*log[max(len(log) - budget.count + 1, 0) :], slot]
+        if not_before is not None:
+            # As if the budget had sent at its rate up to the slot: no burst right after a 429.
+            steady = [slot - k * budget.spacing for k in range(budget.count - 1, -1, -1)]
+            padded = [float("-inf")] * (budget.count - len(kept)) + kept
+            kept = [max(a, b) for a, b in zip(padded, steady, strict=True)]
+        updated.append(kept)
     return Booking(True, slot - now), updated
 
 
@@ -160,23 +217,36 @@ class LocalBudget:
     """The budgets of this process alone (no shared state)."""
 
     def __init__(self) -> None:
-        self._arrivals: dict[str, float] = {}
+        self._logs: dict[str, Log] = {}
+        self._windows: dict[str, float] = {}
 
     async def book(self, budgets: Sequence[Budget], horizon: float | None) -> Booking:
         """The first slot that fits every budget (past `horizon` s: not booked)."""
+        return self._book(budgets, horizon, None)
+
+    async def hold(self, budgets: Sequence[Budget], seconds: float) -> Booking:
+        """After a 429: the first slot at least `seconds` away, ahead of later bookings."""
+        return self._book(budgets, None, time.monotonic() + seconds)
+
+    def _book(
+        self, budgets: Sequence[Budget], horizon: float | None, not_before: float | None
+    ) -> Booking:
         now = time.monotonic()
-        arrivals = [self._arrivals.get(b.name, 0.0) for b in budgets]
-        booking, updated = book_slot(arrivals, budgets, now, horizon)
+        logs = [self._logs.get(b.name, []) for b in budgets]
+        booking, updated = book_slot(logs, budgets, now, horizon, not_before)
         if booking.booked:
-            self._arrivals.update(zip((b.name for b in budgets), updated, strict=True))
-            if len(self._arrivals) > LOCAL_BUDGETS_KEPT:
+            for budget, log in zip(budgets, updated, strict=True):
+                self._logs[budget.name] = log
+                self._windows[budget.name] = budget.window
+            if len(self._logs) > LOCAL_BUDGETS_KEPT:
                 self._forget_idle(now)
         return booking
 
     def _forget_idle(self, now: float) -> None:
-        # A budget whose arrival time has passed is full again: the same as a fresh one.
-        for name in [name for name, tat in self._arrivals.items() if tat <= now]:
-            del self._arrivals[name]
+        # A budget whose last slot is a full window past holds nothing: the same as a fresh one.
+        idle = [name for name, log in self._logs.items() if log[-1] + self._windows[name] <= now]
+        for name in idle:
+            del self._logs[name], self._windows[name]
 
 
 class FloodLog:

@@ -12,6 +12,7 @@ from aiogram import Bot
 
 from bot.factory import create_bot, create_dispatcher
 from bot.polling.runner import PollingRunner
+from bot.runtime.flood import FloodLimits as BotBudgets
 from bot.settings import Settings, load_settings
 from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
@@ -19,6 +20,7 @@ from tests.helpers.flood import (
     TELEGRAM,
     bot_limits,
     delivered,
+    most_in_one_window,
     sends,
     span,
     too_many_requests,
@@ -45,12 +47,14 @@ async def send_all(bot: Bot, chat_ids: list[int]) -> None:
     await asyncio.gather(*(bot.send_message(chat_id, f"hello {chat_id}") for chat_id in chat_ids))
 
 
-async def test_1000_messages_to_1000_chats_all_arrive_at_the_global_limit_without_a_429(
+async def test_600_messages_to_600_chats_all_arrive_at_the_global_limit_without_a_429(
     limited_emulator: StartEmulator, token: str, tmp_path: Path
 ) -> None:
-    scale = 3  # 90 messages/s in all: the run takes ~11 s instead of ~33 s
+    # 60 messages/s in all: ~10 s instead of ~20 s (`python -m bench.broadcast` measures the
+    # full-size figure: 1,000 chats at Telegram's own limits).
+    scale = 2
     tg = await limited_emulator(scale)
-    chats = list(range(1, 1001))
+    chats = list(range(1, 601))
     tg.add_chats(token, chats)
     bot = create_bot(settings_for(tg, token, tmp_path, scale))
     try:
@@ -64,11 +68,15 @@ async def test_1000_messages_to_1000_chats_all_arrive_at_the_global_limit_withou
     allowed = (len(chats) - limits.global_burst) / limits.global_per_second
     took = span(sends(tg, token))
     print(
-        f"1000 chats: {took:.2f} s (the limit allows {allowed:.2f} s), "
+        f"{len(chats)} chats: {took:.2f} s (the limit allows {allowed:.2f} s), "
         f"{too_many_requests(tg, token)} 429s received"
     )
     assert allowed * 0.95 <= took <= allowed * 1.10
     assert too_many_requests(tg, token) == 0
+    # However Telegram counts: no second (scaled) held more than the limit.
+    window = limits.global_burst / limits.global_per_second
+    busiest = most_in_one_window([c.started for c in received], window)
+    assert busiest <= limits.global_burst, busiest
 
 
 async def test_300_users_at_once_and_one_user_writing_10_times_all_get_their_replies(
@@ -116,13 +124,15 @@ async def test_60_messages_to_one_chat_and_60_to_one_group_are_paced_at_their_li
         await bot.session.close()
 
     limits = TELEGRAM.scaled(scale)
-    for chat_id, rate, burst, bot_burst in [
-        (private, limits.chat_per_second, limits.chat_burst, settings.flood_chat_burst),
-        (group, limits.group_per_minute / 60, limits.group_burst, settings.flood_group_burst),
+    budgets = BotBudgets(settings)
+    for chat_id, rate, burst in [
+        (private, limits.chat_per_second, limits.chat_burst),
+        (group, limits.group_per_minute / 60, limits.group_burst),
     ]:
         calls = sends(tg, token, chat_id)
         assert len(calls) == 60 and all(c.ok for c in calls)
-        fastest, paced = (60 - burst) / rate, (60 - bot_burst) / rate
+        own = budgets.budgets(chat_id)[1]  # the bot's window for this chat
+        fastest, paced = (60 - burst) / rate, (60 / own.count - 1) * own.window
         assert fastest * 0.95 <= span(calls) <= paced * 1.10, (chat_id, span(calls))
     assert too_many_requests(tg, token) == 0
     report = tg.flood_report(token)
