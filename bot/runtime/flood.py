@@ -19,8 +19,9 @@ after `retry_after`, before anything booked later, and its budgets restart at th
 with a fresh burst (Telegram's limit was just reached: a burst would meet it again).
 
 Two lanes keep replies from starving behind a broadcast: a reply books any slot, however far;
-bulk traffic (a broadcast, see `bulk_lane()`) books only slots less than BULK_HORIZON away and
-otherwise asks again later, so a reply waits at most that long behind it.
+bulk traffic (a broadcast, see `bulk_lane()`) books only slots less than BULK_HORIZON away
+(counted from when its chat's own budget lets it go) and otherwise asks again later, so a
+reply waits at most that long behind it.
 
 Not a library: aiolimiter (the well-kept asyncio one) has one bucket, no lanes, and no way to
 book several budgets at once or to run in a shared store.
@@ -47,9 +48,9 @@ BULK_HORIZON = 0.3
 # Forget idle chats' budgets past this many (a full budget is the default anyway).
 LOCAL_BUDGETS_KEPT = 10_000
 # Each budget's window is the limit's, stretched by this share: messages sent a window apart
-# must not reach Telegram inside one window of its own. At 30 a second it absorbs 30 ms of
-# jitter per second, and keeps 0.97 of the rate.
-WINDOW_MARGIN = 0.03
+# must not reach Telegram inside one window of its own. At 30 a second it absorbs 20 ms of
+# jitter per second, and keeps 0.98 of the rate.
+WINDOW_MARGIN = 0.02
 
 _BULK: ContextVar[bool] = ContextVar("flood_bulk_lane", default=False)
 SendHook = Callable[[], Awaitable[None]]
@@ -189,18 +190,25 @@ def book_slot(
     (empty for a fresh one); returns the booking and the new logs (unchanged if not booked).
 
     A slot is never before a budget's last one (so each log stays in order) nor less than a
-    window after the slot `count` bookings back. With `not_before` (a 429's hold), the slot
-    is at least that late and the budgets' logs are filled so that after it only the rate
-    applies. The shared state's budget runs the same steps (`bot.runtime.redis_flood`).
+    window after the slot `count` bookings back. `horizon` counts from when the message could
+    go by its chat's budget alone (the first budget is the global one): a chat that waits for
+    its own slot books its global slot that far ahead, before messages that wait for nothing
+    but the global budget. With `not_before` (a 429's hold), the slot is at least that late
+    and the budgets' logs are filled so that after it only the rate applies. The shared
+    state's budget runs the same steps (`bot.runtime.redis_flood`).
     """
     slot = now if not_before is None else max(now, not_before)
-    for log, budget in zip(logs, budgets, strict=True):
+    own = now  # when the message could go by its own chat's budget alone
+    for index, (log, budget) in enumerate(zip(logs, budgets, strict=True)):
         if log:
-            slot = max(slot, log[-1])
+            earliest = log[-1]
             if len(log) >= budget.count:
-                slot = max(slot, log[-budget.count] + budget.window)
-    if horizon is not None and slot - now > horizon:
-        return Booking(False, slot - now - horizon), [list(log) for log in logs]
+                earliest = max(earliest, log[-budget.count] + budget.window)
+            slot = max(slot, earliest)
+            if index:  # the first budget is the global one
+                own = max(own, earliest)
+    if horizon is not None and slot - own > horizon:
+        return Booking(False, slot - own - horizon), [list(log) for log in logs]
     updated = []
     for log, budget in zip(logs, budgets, strict=True):
         kept = [*log[max(len(log) - budget.count + 1, 0) :], slot]

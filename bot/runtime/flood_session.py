@@ -46,7 +46,7 @@ NOT_COUNTED = frozenset({"sendChatAction"})
 # each new slot costs one of the budget, and a loop that is always late must still send.
 MAX_REBOOKS = 1
 # Late by less than this is timer jitter, not a stall worth a new slot.
-JITTER = 0.002
+JITTER = 0.02
 
 
 def counts_against_limits(api_method: str) -> bool:
@@ -62,7 +62,7 @@ class FloodControl(BaseRequestMiddleware):
         self.budget = budget
         self.policy = RetryPolicy(attempts=limits.settings.flood_retries + 1)
         self.log = FloodLog()
-        self._held: dict[str, float] = {}  # budget name -> loop time its 429 hold ends
+        self._held: dict[str, float] = {}  # budget name -> loop time Telegram's last wait ends
 
     async def __call__(
         self,
@@ -97,12 +97,13 @@ class FloodControl(BaseRequestMiddleware):
 
     async def hold(self, budgets: Sequence[Budget], seconds: float) -> float:
         """Book a 429'd message's retry `seconds` from now (the loop time it is due at);
-        messages of this process that booked earlier in these budgets book again."""
+        messages of this process whose slots fall inside that wait book again."""
+        loop = asyncio.get_running_loop()
+        waited_until = loop.time() + seconds
         booking = await self.budget.hold(budgets, seconds)
-        due = asyncio.get_running_loop().time() + booking.wait
         for budget in budgets:
-            self._held[budget.name] = max(self._held.get(budget.name, 0.0), due)
-        return due
+            self._held[budget.name] = max(self._held.get(budget.name, 0.0), waited_until)
+        return loop.time() + booking.wait
 
     async def wait_turn(self, budgets: Sequence[Budget]) -> None:
         """Return when the message may go: its slot booked and come. Bulk traffic books only
@@ -130,6 +131,5 @@ class FloodControl(BaseRequestMiddleware):
             rebooked += 1
 
     def _held_past(self, slot: float, budgets: Sequence[Budget]) -> bool:
-        # A 429 hold booked after this message's slot ends after it: the slot falls in the
-        # wait Telegram asked for (a hold booked before would have put the slot after it).
+        # The slot fell inside a wait Telegram asked for after a 429 in one of its budgets.
         return any(self._held.get(budget.name, 0.0) > slot for budget in budgets)

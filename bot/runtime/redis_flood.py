@@ -29,6 +29,7 @@ local horizon = tonumber(ARGV[1])
 local hold = tonumber(ARGV[2])
 local slot = now
 if hold >= 0 then slot = now + hold end
+local own = now
 local logs = {}
 for i, key in ipairs(KEYS) do
   local count = tonumber(ARGV[2 * i + 1])
@@ -37,11 +38,13 @@ for i, key in ipairs(KEYS) do
   for j = 1, #log do log[j] = tonumber(log[j]) end
   logs[i] = log
   if #log > 0 then
-    slot = math.max(slot, log[#log])
-    if #log >= count then slot = math.max(slot, log[#log - count + 1] + window) end
+    local earliest = log[#log]
+    if #log >= count then earliest = math.max(earliest, log[#log - count + 1] + window) end
+    slot = math.max(slot, earliest)
+    if i > 1 then own = math.max(own, earliest) end
   end
 end
-if horizon >= 0 and slot - now > horizon then return {0, slot - now - horizon} end
+if horizon >= 0 and slot - own > horizon then return {0, slot - own - horizon} end
 for i, key in ipairs(KEYS) do
   local count = tonumber(ARGV[2 * i + 1])
   local window = tonumber(ARGV[2 * i + 2])
