@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 # Seconds ahead a broadcast may book: how long a reply can wait behind one.
 BULK_HORIZON = 0.3
+# A message whose own chat's slot is further ahead than this books nothing yet and asks again
+# then: a busy chat's queued messages never reserve the global budget ahead of other chats.
+CHAT_HORIZON = 0.5
 # Forget idle chats' budgets past this many (a full budget is the default anyway).
 LOCAL_BUDGETS_KEPT = 10_000
 # Each budget's window is the limit's, stretched by this share: messages sent a window apart
@@ -193,9 +196,10 @@ def book_slot(
     window after the slot `count` bookings back. `horizon` counts from when the message could
     go by its chat's budget alone (the first budget is the global one): a chat that waits for
     its own slot books its global slot that far ahead, before messages that wait for nothing
-    but the global budget. With `not_before` (a 429's hold), the slot is at least that late
-    and the budgets' logs are filled so that after it only the rate applies. The shared
-    state's budget runs the same steps (`bot.runtime.redis_flood`).
+    but the global budget. A message whose chat's own slot is more than CHAT_HORIZON away is
+    not booked at all (it asks again then). With `not_before` (a 429's hold), the slot is at
+    least that late and the budgets' logs are filled so that after it only the rate applies.
+    The shared state's budget runs the same steps (`bot.runtime.redis_flood`).
     """
     slot = now if not_before is None else max(now, not_before)
     own = now  # when the message could go by its own chat's budget alone
@@ -207,8 +211,11 @@ def book_slot(
             slot = max(slot, earliest)
             if index:  # the first budget is the global one
                 own = max(own, earliest)
+    unchanged = [list(log) for log in logs]
+    if not_before is None and own - now > CHAT_HORIZON:
+        return Booking(False, own - now - CHAT_HORIZON), unchanged
     if horizon is not None and slot - own > horizon:
-        return Booking(False, slot - own - horizon), [list(log) for log in logs]
+        return Booking(False, slot - own - horizon), unchanged
     updated = []
     for log, budget in zip(logs, budgets, strict=True):
         kept = [*log[max(len(log) - budget.count + 1, 0) :], slot]

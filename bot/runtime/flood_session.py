@@ -108,7 +108,8 @@ class FloodControl(BaseRequestMiddleware):
     async def wait_turn(self, budgets: Sequence[Budget]) -> None:
         """Return when the message may go: its slot booked and come. Bulk traffic books only
         slots close ahead, so that replies keep theirs."""
-        horizon = BULK_HORIZON if in_bulk_lane() else None
+        bulk = in_bulk_lane()
+        horizon = BULK_HORIZON if bulk else None
         # A busy event loop wakes sleepers late, all at once: sent together, the messages of
         # several slots would reach Telegram as one burst. One that wakes later than this
         # books a new slot instead.
@@ -118,7 +119,7 @@ class FloodControl(BaseRequestMiddleware):
         while True:
             booking = await self.budget.book(budgets, horizon)
             if not booking.booked:
-                await flood_wait(booking.wait, "bulk")
+                await flood_wait(booking.wait, "bulk" if bulk else "pacing")
                 continue
             if booking.wait <= 0:
                 return

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.runtime.flood import Booking, Budget, LocalBudget
+from bot.runtime.flood import CHAT_HORIZON, Booking, Budget, LocalBudget
 from bot.runtime.redis_record import ScriptBatch
 from bot.runtime.redis_state import REDIS_ERRORS, RedisState
 
 # Times in microseconds (Lua numbers are doubles: exact up to 2^53, some 285 years of us).
 # KEYS: the budgets, each a list of its last booked slots, oldest first.
 # ARGV[1]: horizon (-1: none); ARGV[2]: a 429's hold, the slot's least distance from now
-# (-1: none); then per budget: count, window. Returns {1, wait} when booked, {0, ask again in}
-# when not. The same steps as `bot.runtime.flood.book_slot`.
+# (-1: none); ARGV[3]: the chat horizon; then per budget: count, window. Returns {1, wait}
+# when booked, {0, ask again in} when not. The same steps as `bot.runtime.flood.book_slot`.
 _BOOK = """
 if redis.replicate_commands then redis.replicate_commands() end
 local clock = redis.call('TIME')
@@ -32,8 +32,8 @@ if hold >= 0 then slot = now + hold end
 local own = now
 local logs = {}
 for i, key in ipairs(KEYS) do
-  local count = tonumber(ARGV[2 * i + 1])
-  local window = tonumber(ARGV[2 * i + 2])
+  local count = tonumber(ARGV[2 * i + 2])
+  local window = tonumber(ARGV[2 * i + 3])
   local log = redis.call('LRANGE', key, 0, -1)
   for j = 1, #log do log[j] = tonumber(log[j]) end
   logs[i] = log
@@ -44,10 +44,11 @@ for i, key in ipairs(KEYS) do
     if i > 1 then own = math.max(own, earliest) end
   end
 end
+if hold < 0 and own - now > tonumber(ARGV[3]) then return {0, own - now - tonumber(ARGV[3])} end
 if horizon >= 0 and slot - own > horizon then return {0, slot - own - horizon} end
 for i, key in ipairs(KEYS) do
-  local count = tonumber(ARGV[2 * i + 1])
-  local window = tonumber(ARGV[2 * i + 2])
+  local count = tonumber(ARGV[2 * i + 2])
+  local window = tonumber(ARGV[2 * i + 3])
   local log = logs[i]
   local kept = {}
   for j = math.max(#log - count + 2, 1), #log do kept[#kept + 1] = log[j] end
@@ -101,7 +102,11 @@ class RedisBudget:
         self, budgets: Sequence[Budget], horizon: float | None, hold: float | None
     ) -> Booking:
         keys = [self.prefix + budget.name for budget in budgets]
-        args = ["-1" if horizon is None else _us(horizon), "-1" if hold is None else _us(hold)]
+        args = [
+            "-1" if horizon is None else _us(horizon),
+            "-1" if hold is None else _us(hold),
+            _us(CHAT_HORIZON),
+        ]
         for budget in budgets:
             args += [str(budget.count), _us(budget.window)]
         try:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.runtime.flood import Budget, FloodLimits, FloodLog, book_slot
+from bot.runtime.flood import CHAT_HORIZON, Budget, FloodLimits, FloodLog, book_slot
 from bot.runtime.flood_session import counts_against_limits
 from bot.settings import load_settings
 from tests.helpers.logs import watching
@@ -49,7 +49,18 @@ def test_an_idle_budget_fills_up_again_to_its_burst_and_no_more() -> None:
 
 def test_a_message_waits_for_the_fullest_of_its_budgets() -> None:
     spent_global = Budget("global", count=1, window=0.1)
-    assert book_many([spent_global, CHAT], [100.0] * 3) == [0.0, 0.1, 2.0]
+    chat = Budget("chat:1", count=2, window=0.4)
+    assert book_many([spent_global, chat], [100.0] * 3) == [0.0, 0.1, 0.4]
+
+
+def test_a_chat_whose_own_slot_is_far_books_nothing_and_asks_again_later() -> None:
+    # Its queued messages must not reserve the global budget ahead of other chats.
+    logs: list[list[float]] = [[], [100.0, 100.0]]  # the chat's burst is spent until 102.0
+    booking, updated = book_slot(logs, [GLOBAL, CHAT], 100.0, None)
+    assert not booking.booked and booking.wait == pytest.approx(2.0 - CHAT_HORIZON)
+    assert updated == logs
+    other, _ = book_slot([[], []], [GLOBAL, Budget("chat:2", 1, 1.0)], 100.0, None)
+    assert other.booked and other.wait == 0.0
 
 
 def test_no_window_ever_holds_more_than_the_budget_however_the_bookings_arrive() -> None:
@@ -142,7 +153,7 @@ async def test_many_429s_make_one_warning_and_one_line_when_all_are_through() ->
 
 
 def test_the_bulk_horizon_counts_from_when_the_chat_itself_may_send() -> None:
-    chat = Budget("chat:1", count=1, window=5.0)
+    chat = Budget("chat:1", count=1, window=0.45)
     logs: list[list[float]] = [[], [100.0]]  # the chat sent at 100.0; the global budget is idle
     booking, _ = book_slot(logs, [GLOBAL, chat], 100.0, horizon=0.3)
-    assert booking.booked and booking.wait == pytest.approx(5.0)
+    assert booking.booked and booking.wait == pytest.approx(0.45)
