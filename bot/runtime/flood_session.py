@@ -45,8 +45,9 @@ NOT_COUNTED = frozenset({"sendChatAction"})
 # A message that woke too late (or after a hold) books a new slot once, then goes anyway:
 # each new slot costs one of the budget, and a loop that is always late must still send.
 MAX_REBOOKS = 1
-# Late by less than this is timer jitter, not a stall worth a new slot.
-JITTER = 0.02
+# Late by less than this is timer jitter, not a stall worth a new slot. Above it, half a
+# message's spacing is the bound: within the 2 % window margin at any rate (flood.py).
+JITTER = 0.001
 
 
 def counts_against_limits(api_method: str) -> bool:
