@@ -42,7 +42,8 @@ UPDATES = Counter(
     "telegram_bot_updates",
     "Updates received, by type and outcome: handled, unhandled (no handler matched), failed "
     "(a handler raised), duplicate (a redelivery of a handled one, skipped), deferred (to be "
-    "delivered again: shared state unavailable), abandoned (cancelled at shutdown)",
+    "delivered again: shared state unavailable), abandoned (cancelled at shutdown), dropped "
+    "(polling: a flooding chat's updates past its backlog)",
     ["type", "outcome"],
 )
 WEBHOOK_REFUSALS = Counter(
