@@ -23,6 +23,7 @@ from bot.settings import Settings, env_names, load_settings
 from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.logs import LogWatcher, watching
+from tests.helpers.parallel import LeftoverReport, auto_worker_count
 from tests.helpers.polling import RunningBot
 from tests.helpers.processes import BotProcess, kill_leftovers, write_env_file
 
@@ -34,14 +35,29 @@ pytest_plugins = ["tests.sandbox_bot"]
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # not an xdist worker: the process that reports
+        config.pluginmanager.register(LeftoverReport(), LeftoverReport.KEY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (pyproject's addopts): workers for a run of directories, none for the fast
+    tier (tests/helpers/parallel.py)."""
+    return auto_worker_count(config)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """No program a test started outlives the run, even one whose test timed out before its
-    own cleanup; the report names any that had to be killed."""
+    own cleanup; the summary names any that had to be killed."""
     killed = kill_leftovers()
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if killed and reporter is not None:
-        reporter.write("\n")
-        reporter.write_line(f"killed {len(killed)} program(s) a test left running: {killed}")
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its controller gathers them
+        workeroutput[LeftoverReport.KEY] = killed
+        return
+    report = session.config.pluginmanager.get_plugin(LeftoverReport.KEY)
+    if isinstance(report, LeftoverReport):
+        report.killed += killed
 
 
 @pytest.fixture(autouse=True)

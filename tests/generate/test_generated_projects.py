@@ -24,7 +24,11 @@ from tests.helpers.template import (
     template_repo,
 )
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths and signals")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths and signals"),
+    # On one xdist worker: the module's template and mypy cache serve every test here.
+    pytest.mark.xdist_group("generated-projects"),
+]
 
 ANSWERS = {"bot_name": "Weather Bot", "author": "Ada Lovelace"}
 SLUG = "weather-bot"  # what the bot's name gives
