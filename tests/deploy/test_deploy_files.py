@@ -58,9 +58,10 @@ def test_shipped_nginx_site_passes_nginx_t_and_keeps_the_secret_header_out_of_lo
     assert checked.returncode == 0, checked.stderr
     site = (DEPLOY / "nginx" / "bot.conf").read_text().lower()
     assert "$http_x_telegram_bot_api_secret_token" not in site
+    # Its access log uses the header-free format, both named after the project ({{NAME_ID}}).
     assert (
-        f"log_format {SERVICE_ID}" in site
-        and "access_log {{log_dir=/var/log/nginx}}/" + f"{SERVICE}.access.log {SERVICE_ID};" in site
+        "log_format {{name_id}}" in site
+        and "access_log {{log_dir=/var/log/nginx}}/{{name}}.access.log {{name_id}};" in site
     )
 
 
