@@ -25,7 +25,7 @@ Handler = Callable[[argparse.Namespace], int]
 Subcommands = argparse._SubParsersAction  # argparse's type for `add_subparsers()`
 StartBot = Callable[[Settings], int]
 Supervise = Callable[[Settings, Mapping[str, Any] | None], int]
-# Optional modules that add flags to `run` and may run the bot their own way: `--sandbox`.
+# Optional modules that add flags to `run` and may run the bot their own way (the sandbox's).
 # A project generated without the sandbox has no such file (copier excludes it): no flag.
 RUN_EXTENSIONS = ("bot.sandbox_mode",)
 

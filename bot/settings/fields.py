@@ -38,8 +38,8 @@ def find_project_name(root: Path) -> str:
 
 # Where `.env.*` are read, and what relative LOCK_DIR / LOG_FILE are relative to.
 PROJECT_ROOT = find_project_root(Path(__file__).resolve().parents[1], Path.cwd())
-# The systemd service, the Sentry release, the default Redis key prefix and nginx's names
-# are made from it (deploy/render.py reads the same line).
+# The systemd service, the Sentry release and nginx's names are made from it (deploy/render.py
+# reads the same line).
 PROJECT_NAME = find_project_name(PROJECT_ROOT)
 
 AppEnv = Literal["local", "production"]
