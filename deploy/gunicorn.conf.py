@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +82,9 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn >= 25 opens a control socket in $HOME by default; systemd manages this service.
 control_socket_disable = True
-# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
-proc_name = "tg-bot"
-# copier: endfilter
+# The project's name, from pyproject.toml (as bot/settings/fields.py reads it): `ps` shows it.
+_pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+proc_name = _pyproject["project"]["name"]
 
 
 def on_starting(server: object) -> None:

@@ -25,12 +25,14 @@ logger = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand(command="start", description="say hello"),
     BotCommand(command="help", description="what this bot can do"),
-    # copier: if example_handlers
+]
+# copier: if example_handlers
+COMMANDS += [
     BotCommand(command="menu", description="an inline keyboard"),
     BotCommand(command="survey", description="a two-step conversation"),
     BotCommand(command="cancel", description="leave the conversation"),
-    # copier: endif
 ]
+# copier: endif
 
 
 def get_routers() -> list[Router]:
@@ -39,17 +41,20 @@ def get_routers() -> list[Router]:
     A router can be attached to one dispatcher only, so each call builds new ones
     (the tests and every webhook worker build their own dispatcher).
     """
-    return [
+    routers = [
         errors.create_router(),
         start.create_router(),
         admin.create_router(),
         broadcast.create_router(),
-        # copier: if example_handlers
+    ]
+    # copier: if example_handlers
+    routers += [
         menu.create_router(),
         survey.create_router(),
         echo.create_router(),  # the catch-all: any other text
-        # copier: endif
     ]
+    # copier: endif
+    return routers
 
 
 async def publish_commands(bot: Bot) -> None:

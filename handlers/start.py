@@ -4,18 +4,16 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-HELP_TEXT = "\n".join(
-    [
-        "I am a template bot. Try:",
-        # copier: if example_handlers
-        "/menu - an inline keyboard",
-        "/survey - a short two-step conversation",
-        "/cancel - leave the conversation",
-        "Anything else you write, I repeat.",
-        # copier: endif
-        "/help - this list",
-    ]
-)
+HELP_LINES = ["I am a template bot. Try:"]
+# copier: if example_handlers
+HELP_LINES += [
+    "/menu - an inline keyboard",
+    "/survey - a short two-step conversation",
+    "/cancel - leave the conversation",
+    "Anything else you write, I repeat.",
+]
+# copier: endif
+HELP_TEXT = "\n".join([*HELP_LINES, "/help - this list"])
 
 
 async def start(message: Message) -> None:

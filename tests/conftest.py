@@ -1,9 +1,5 @@
 """Fixtures shared by every suite: the emulator, a made-up token, settings, the polling runner
-in this process, bot processes.
-# copier: if sandbox
-The handler tests' `tg` and `user` come from tests/sandbox_bot.py.
-# copier: endif
-"""
+in this process, bot processes."""
 
 from __future__ import annotations
 

@@ -7,12 +7,13 @@
 refused and the fix-it wording; `loading.py` reads flags, the environment and the env file.
 """
 
-from bot.settings.fields import PROJECT_ROOT
+from bot.settings.fields import PROJECT_NAME, PROJECT_ROOT
 from bot.settings.loading import ConfigRead, env_names, load_settings, read_settings
 from bot.settings.model import Settings
 from bot.settings.rules import ConfigError, mask_token, mask_url
 
 __all__ = [
+    "PROJECT_NAME",
     "PROJECT_ROOT",
     "ConfigError",
     "ConfigRead",

@@ -121,10 +121,10 @@ def telegram_refusal(base_url: str) -> str | None:
 TOKEN_MISSING = (
     "BOT_TOKEN is missing: get one from @BotFather (/newbot) and set BOT_TOKEN=<token> in "  # noqa: S105
     "the env file or the environment."
-    # copier: if sandbox
-    " Or try the bot first without one: `python run.py --sandbox`."
-    # copier: endif
 )
+# copier: if sandbox
+TOKEN_MISSING += " Or try the bot first without one: `python run.py --sandbox`."
+# copier: endif
 BASE_URL_REQUIRED = (
     "WEBHOOK_BASE_URL is required in webhook mode: set it to the public https URL of this "
     "server, e.g. https://bot.example.com."

@@ -166,8 +166,17 @@ async def test_the_newest_python_answer_reaches_pyproject_ruff_mypy_and_the_imag
     project = render(template, tmp_path / SLUG, {**ANSWERS, "python_version": "3.13"})
     pyproject = (project / "pyproject.toml").read_text()
     assert 'requires-python = ">=3.13"' in pyproject
-    assert 'target-version = "py313"' in pyproject and 'python_version = "3.13"' in pyproject
+    assert 'python_version = "3.13"' in pyproject  # mypy's
     assert "FROM python:3.13-slim\n" in (project / "deploy/Dockerfile").read_text()
+    # ruff takes its target from requires-python.
+    ruff_settings = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--show-settings", "run.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "linter.unresolved_target_version = 3.13\n" in ruff_settings
     lint = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
         cwd=project,
