@@ -29,6 +29,8 @@ Supervise = Callable[[Settings, Mapping[str, Any] | None], int]
 # Optional modules that add flags to `run` and may run the bot their own way (the sandbox's).
 # A project generated without the sandbox has no such file (copier excludes it): no flag.
 RUN_EXTENSIONS = ("bot.sandbox_mode",)
+# Optional modules that add commands (the database's `db`): absent in a project without them.
+COMMAND_EXTENSIONS = ("bot.commands.database_cli",)
 
 
 class RunExtension(Protocol):
@@ -43,10 +45,16 @@ class RunExtension(Protocol):
         """Run the bot its way when its flags ask for it (the exit code), else None."""
 
 
+def _present(names: Sequence[str]) -> list[Any]:
+    """Those of the optional modules `names` that this project has, imported."""
+    present = [name for name in names if importlib.util.find_spec(name) is not None]
+    return [importlib.import_module(name) for name in present]
+
+
 def run_extensions() -> list[RunExtension]:
     """The modules of RUN_EXTENSIONS this project has, imported."""
-    present = [name for name in RUN_EXTENSIONS if importlib.util.find_spec(name) is not None]
-    return [importlib.import_module(name) for name in present]
+    extensions: list[RunExtension] = _present(RUN_EXTENSIONS)
+    return extensions
 
 
 def run_bot(args: argparse.Namespace) -> int:
@@ -182,48 +190,8 @@ def _add_operator_commands(commands: Subcommands[argparse.ArgumentParser]) -> No
         "bot.commands.migrate:rollback",
         "switch this bot from the webhook back to polling, keeping pending updates",
     )
-    # copier: if database
-    _add_database_commands(commands)
-    # copier: endif
-
-
-# copier: if database
-def _add_database_commands(commands: Subcommands[argparse.ArgumentParser]) -> None:
-    database = commands.add_parser("db", help="the database's schema: migrations")
-    actions = database.add_subparsers(dest="db_action", metavar="ACTION", required=True)
-    upgrade = _add_command(
-        actions,
-        "upgrade",
-        "bot.commands.database:db_upgrade",
-        "apply the migrations up to REVISION (default: head); once, however many hosts run it",
-    )
-    upgrade.add_argument("revision", nargs="?", default="head", metavar="REVISION")
-    downgrade = _add_command(
-        actions,
-        "downgrade",
-        "bot.commands.database:db_downgrade",
-        "revert migrations down to REVISION (-1: the last one, base: all; may drop data)",
-    )
-    downgrade.add_argument("revision", metavar="REVISION")
-    _add_command(
-        actions,
-        "current",
-        "bot.commands.database:db_current",
-        "show the database's revision and the migrations' head",
-    )
-    revision = _add_command(
-        actions,
-        "revision",
-        "bot.commands.database:db_revision",
-        "write a new migration script to handlers/migrations/versions/ from the models' changes",
-    )
-    revision.add_argument("-m", "--message", required=True, help="what the migration does")
-    revision.add_argument(
-        "--empty", action="store_true", help="an empty script to fill in (no comparison)"
-    )
-
-
-# copier: endif
+    for extension in _present(COMMAND_EXTENSIONS):
+        extension.add_commands(commands, _add_command)
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser, default: object) -> None:
