@@ -12,7 +12,7 @@ from bot.commands.report import Check
 from bot.database import DatabaseUnreachable
 
 
-async def check_database(ctx: DoctorContext) -> Check:
+async def check(ctx: DoctorContext) -> Check:
     """ok when DATABASE_URL answers at head; a warning behind it; a problem unreachable."""
     config = ctx.config
     if not ctx.usable("database_url"):

@@ -138,5 +138,5 @@ def sqlite_shared(writers: str) -> str:
         f"DATABASE_URL is an SQLite file, but {writers} would write it at once: SQLite allows "
         "one writer on one machine, so it would lock or split the data. Use PostgreSQL "
         "(DATABASE_URL=postgresql+asyncpg://user:password@host:5432/name, see docs/database.md), "
-        "or run one worker (WEB_CONCURRENCY=1) without REDIS_URL."
+        "or run one worker (WEB_CONCURRENCY=1) on one host."
     )

@@ -151,7 +151,7 @@ def book_slot(
     but the global budget. A message whose chat's own slot is more than CHAT_HORIZON away is
     not booked at all (it asks again then). With `not_before` (a 429's hold), the slot is at
     least that late and the budgets' logs are filled so that after it only the rate applies.
-    The shared state's budget runs the same steps (`bot.runtime.shared.redis.flood`).
+    The shared state's budget (`SharedState.flood_budget`) runs the same steps.
     """
     slot = now if not_before is None else max(now, not_before)
     own = now  # when the message could go by its own chat's budget alone
