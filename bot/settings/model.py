@@ -1,8 +1,8 @@
 """`Settings`: every key the bot reads, one class made of the sections.
 
 Each field carries its type, default, limits and a one-line description (`sections.py` for
-the runtime's, `features.py` for your bot's own); the docs' configuration table is generated
-from these fields and a test holds `env/*.example` to them. Field names are the environment
+the runtime's, `handlers/settings.py` for your bot's own); the docs' configuration table is
+generated from these fields and a test holds `env/*.example` to them. Field names are the environment
 variables in lower case (`web_port` is `WEB_PORT`). Load it with
 `bot.settings.load_settings()`, which reports every problem at once.
 """
@@ -19,7 +19,6 @@ from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.settings import rules
-from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, Section, unset
 from bot.settings.flood import FloodSettings
 from bot.settings.observability import ObservabilitySettings
@@ -30,6 +29,7 @@ from bot.settings.sections import (
     SharedSettings,
     WebhookSettings,
 )
+from handlers.settings import FeatureSettings  # your settings: the one import of handlers/
 
 # copier: if redis
 from .redis_section import RedisSettings  # relative: an import section of its own
