@@ -96,7 +96,13 @@ class BotRuntime:
         self._lifespan: Lifespan | None = getattr(handlers_module(settings), "lifespan", None)
         self._stack = AsyncExitStack()
         self._hook_data: dict[str, Any] | None = None  # set once the startup hooks ran
+        self._opened = False
         self._closed = False
+
+    @property
+    def opened(self) -> bool:
+        """Whether `open()` succeeded: the handlers' services are open."""
+        return self._opened
 
     @property
     def shares_state(self) -> bool:
@@ -126,6 +132,7 @@ class BotRuntime:
             raise
         for name, value in self.services.values.items():
             self.dispatcher[name] = value
+        self._opened = True
         return self
 
     async def __aexit__(

@@ -1,19 +1,23 @@
-"""How the sandbox's `tg` and `user` fixtures run this project's bot: its own dispatcher
-(`create_dispatcher`, with your handlers) under its own `PollingRunner`, against the
-emulator. So a handler test goes through the real runtime, middlewares and FSM included.
+"""The handler-test harness: how the sandbox's `tg` and `user` fixtures run this project's
+bot. Its own `BotRuntime` (your handlers, their lifespan and services) under its own
+`PollingRunner`, against the emulator: a handler test goes through the real runtime,
+middlewares, FSM and per-update services included.
 
 tests/conftest.py enables this plugin; a test exported from the chat page names it too, so
-that it runs from any folder. To give the bot settings in a test module, override
-`bot_settings` there:
+that it runs from any folder. Two fixtures change the bot of a test module (override them
+there) or of one test (`@pytest.mark.parametrize("bot_services", [{...}])`):
 
     @pytest.fixture
     def bot_settings() -> dict[str, str]:
-        return {"ADMIN_IDS": "1001"}
+        return {"ADMIN_IDS": "1001"}          # settings, by variable name
+
+    @pytest.fixture
+    def bot_services() -> dict[str, object]:
+        return {"weather": FakeWeather()}     # replaces the lifespan's `weather`, unopened
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,11 +25,11 @@ import pytest
 import pytest_asyncio
 
 from bot.exit_codes import ExitCode
-from bot.factory import create_bot, create_dispatcher
-from bot.polling.runner import PollingRunner
+from bot.owner import BotRuntime
 from bot.settings import load_settings
 from sandbox import Emulator
 from sandbox.testing import BotUnderTest
+from tests.helpers.polling import poll_in_background
 
 pytest_plugins = ["sandbox.testing.plugin"]
 
@@ -36,9 +40,19 @@ def bot_settings() -> dict[str, str]:
     return {}
 
 
+@pytest.fixture
+def bot_services() -> dict[str, object]:
+    """Services that replace the handlers' own of the same name (never opened); override it."""
+    return {}
+
+
 @pytest_asyncio.fixture
 async def sandbox_bot(
-    sandbox_emulator: Emulator, sandbox_token: str, bot_settings: dict[str, str], tmp_path: Path
+    sandbox_emulator: Emulator,
+    sandbox_token: str,
+    bot_settings: dict[str, str],
+    bot_services: dict[str, object],
+    tmp_path: Path,
 ) -> AsyncIterator[BotUnderTest]:
     """The project's bot, polling the emulator in this test's event loop until the test ends."""
     settings = load_settings(
@@ -52,8 +66,8 @@ async def sandbox_bot(
         root=tmp_path,  # no env file: only these settings
         environment=False,
     )
-    runner = PollingRunner(settings, create_bot(settings), create_dispatcher(settings))
-    polling = asyncio.create_task(runner.run())
-    yield BotUnderTest(runner.bot, runner.dispatcher)
-    runner.request_stop()
-    assert await polling == ExitCode.OK
+    runtime = BotRuntime(settings, services=bot_services)
+    await runtime.open()  # here, so that a failing lifespan or a mistyped override fails the test
+    polling = poll_in_background(runtime)
+    yield BotUnderTest(polling.runner.bot, polling.runner.dispatcher)
+    assert await polling.stop() == ExitCode.OK

@@ -32,12 +32,16 @@ class RunningBot:
 
 
 def poll_in_background(runtime: BotRuntime, **kwargs: Any) -> RunningBot:
-    """A PollingRunner on `runtime` as a task, entering and leaving the runtime around its
-    run as `python run.py` does; `kwargs` go to the runner."""
+    """A PollingRunner on `runtime` as a task, opening the runtime (unless opened already)
+    and closing it around its run as `python run.py` does; `kwargs` go to the runner."""
     runner = PollingRunner(runtime, **kwargs)
 
     async def run() -> int:
-        async with runtime:
+        try:
+            if not runtime.opened:
+                await runtime.open()
             return await runner.run()
+        finally:
+            await runtime.close()
 
     return RunningBot(runner, asyncio.create_task(run()))
