@@ -86,8 +86,8 @@ async def per_call_us(call: Callable[[int], Awaitable[object]], count: int) -> f
 
 async def stage_costs(api_url: str, count: int) -> list[tuple[str, float]]:
     from bench.apps import template_environment
-    from bot.owner import BotRuntime
     from bot.logs import RedactingFormatter
+    from bot.owner import BotRuntime
     from bot.runtime.updates.dedup import MemoryDeduplicator
     from bot.settings import load_settings
 

@@ -5,6 +5,7 @@ named `settings` gets the `Settings`; the services (the broadcast helper as `bro
 shared state's objects, and `handlers/`' own from its `lifespan`) are added by
 `bot.owner.BotRuntime`, which builds these parts once per process and closes them.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import TYPE_CHECKING, Protocol, TypeVar, cast, runtime_checkable
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from aiogram import Bot
 
-if TYPE_CHECKING:
-    # Not at run time: bot.settings reads handlers/settings.py, and handlers import this.
-    from bot.settings import Settings
+from bot.settings import Settings
 
 T = TypeVar("T")
 
@@ -132,4 +130,3 @@ class Services:
                 f"The service {name!r} is registered twice; each name is one service. "
                 "Remove one registration, or give one of them another name."
             )
-

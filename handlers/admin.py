@@ -5,15 +5,15 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from handlers.settings import FeatureSettings
+from bot.settings import Settings
 
 
-async def is_admin(message: Message, settings: FeatureSettings) -> bool:
+async def is_admin(message: Message, settings: Settings) -> bool:
     """True when the sender's Telegram user id is in ADMIN_IDS."""
     return message.from_user is not None and message.from_user.id in settings.admin_ids
 
 
-async def admin_panel(message: Message, settings: FeatureSettings) -> None:
+async def admin_panel(message: Message, settings: Settings) -> None:
     await message.answer(
         f"You are an admin of this bot ({len(settings.admin_ids)} in ADMIN_IDS). "
         f"It runs in {settings.app_env} ({settings.bot_mode} mode).",

@@ -18,8 +18,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.services import Broadcasts
+from bot.settings import Settings
 from handlers.admin import is_admin, not_an_admin
-from handlers.settings import FeatureSettings
 
 
 def read_audience(path: Path) -> list[int]:
@@ -32,7 +32,7 @@ async def broadcast(
     message: Message,
     command: CommandObject,
     bot: Bot,
-    settings: FeatureSettings,
+    settings: Settings,
     broadcaster: Broadcasts,
 ) -> None:
     text = (command.args or "").strip()

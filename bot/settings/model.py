@@ -2,8 +2,8 @@
 
 Each field carries its type, default, limits and a one-line description (`sections.py` for
 the runtime's, `handlers/settings.py` for your bot's own); the docs' configuration table is
-generated from these fields and a test holds `env/*.example` to them. Field names are the environment
-variables in lower case (`web_port` is `WEB_PORT`). Load it with
+generated from these fields and a test holds `env/*.example` to them. Field names are the
+environment variables in lower case (`web_port` is `WEB_PORT`). Load it with
 `bot.settings.load_settings()`, which reports every problem at once.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
@@ -29,7 +29,7 @@ from bot.settings.sections import (
     SharedSettings,
     WebhookSettings,
 )
-from handlers.settings import FeatureSettings  # your settings: the one import of handlers/
+from bot.settings.user import feature_settings
 
 # copier: if redis
 from .redis_section import RedisSettings  # relative: an import section of its own
@@ -50,6 +50,12 @@ LOAD_OPTIONS: ContextVar[LoadOptions] = ContextVar(
     "settings_load_options",
     default=LoadOptions(),  # noqa: B039 - frozen, so it cannot be changed in place
 )
+
+
+if TYPE_CHECKING:
+    from handlers.settings import FeatureSettings
+else:
+    FeatureSettings = feature_settings()  # yours, read without importing the rest of handlers/
 
 
 class Settings(
