@@ -10,7 +10,8 @@ the record of handled updates, the broadcaster and the services handlers receive
 closes each of them once. The mode stops its intake and drains its handlers first; leaving the
 runtime then closes, in this order:
 
-1. the dispatcher's shutdown hooks (when its startup hooks ran);
+1. the dispatcher's shutdown hooks (when its startup hooks ran, and unless the mode ran them
+   already with `emit_shutdown()`: polling does, while Ctrl+C still means "stop");
 2. the handlers' services, the last opened first (and the lifespan's code after `yield`);
 3. the broadcaster (running broadcasts keep their progress);
 4. the FSM storage (aiogram's shutdown closes it when the hooks ran; it holds no connection
@@ -97,6 +98,7 @@ class BotRuntime:
         self._stack = AsyncExitStack()
         self._hook_data: dict[str, Any] | None = None  # set once the startup hooks ran
         self._opened = False
+        self._shut_down = False  # the shutdown hooks ran
         self._closed = False
 
     @property
@@ -150,31 +152,34 @@ class BotRuntime:
         await self.dispatcher.emit_startup(**data)
         self._hook_data = data
 
+    async def emit_shutdown(self) -> None:
+        """Run the dispatcher's shutdown hooks, once, if its startup hooks ran (`close()` does
+        it otherwise); a failing hook is logged, and the closing goes on."""
+        data, self._hook_data = self._hook_data, None
+        if data is not None:
+            self._shut_down = True
+            try:
+                await self.dispatcher.emit_shutdown(**data)
+            except Exception:
+                logger.exception("A shutdown hook failed; closing the services anyway.")
+
     async def close(self) -> None:
         """Close everything the runtime holds, once, whether or not it was entered."""
         if self._closed:
             return
         self._closed = True
-        started = self._hook_data is not None
         try:
-            if self._hook_data is not None:
-                await self._shutdown_hooks(self._hook_data)
+            await self.emit_shutdown()
             await self._close_services()
             await self.broadcaster.stop()
-            if not started:
-                await self.dispatcher.fsm.close()  # aiogram's shutdown closes it otherwise
+            if not self._shut_down:
+                await self.dispatcher.fsm.close()  # aiogram's shutdown hooks close it otherwise
         finally:
             try:
                 if self.shared is not None:
                     await self.shared.close()
             finally:
                 await self.bot.session.close()
-
-    async def _shutdown_hooks(self, data: dict[str, Any]) -> None:
-        try:
-            await self.dispatcher.emit_shutdown(**data)
-        except Exception:
-            logger.exception("A shutdown hook failed; closing the services anyway.")
 
     async def _close_services(self) -> None:
         try:

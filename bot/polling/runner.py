@@ -274,8 +274,10 @@ class PollingRunner:
         return delay
 
     async def _shutdown(self) -> None:
-        # What is left (the shutdown hooks, the services, the session) the runtime closes.
+        # What is left (the services, the storage, the session) the runtime closes.
         await finish_handlers(self._tasks, self.settings.shutdown_timeout, self._abandon)
         await confirm_offset(self.bot, self._intake.offset, hurried=self._abandon.is_set())
         if self._lease is not None:
             await self._lease.stop()  # only now: the confirmation above is a getUpdates too
+        # Here, while Ctrl+C is still a stop request (a third one ends a hook that hangs).
+        await self.runtime.emit_shutdown()
