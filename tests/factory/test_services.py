@@ -1,7 +1,7 @@
 """A feature with an async resource, added in handlers/ alone (tests/fixtures/service_handlers.py):
 its services are opened once at start and closed once at stop, in both modes; a per-update
-service is opened for each update whose handler asks for it, committed or rolled back; and a
-handler test replaces a service without opening the real one."""
+service is opened for each update whose handler asks for it, committed or rolled back. A
+handler test that replaces a service: tests/handlers/test_service_override.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from bot.owner import BotRuntime
 from bot.services import ServiceError
 from bot.settings import Settings
 from sandbox import Emulator
-from sandbox.testing import TestUser
 from tests.fixtures import service_handlers
 from tests.fixtures.service_handlers import EVENTS
 from tests.helpers.constants import SECRET
@@ -113,21 +112,3 @@ async def test_an_override_that_replaces_no_service_is_refused_by_name(
     with pytest.raises(ServiceError, match=r"services=\['wether'\] replace no service"):
         await runtime.open()
     assert EVENTS == ["weather opened", "weather closed"]
-
-
-class FakeWeather:
-    """What a handler test puts in place of the real client."""
-
-    async def forecast(self, city: str) -> str:
-        return f"Snow in {city}"
-
-
-@pytest.mark.bot_settings(HANDLERS_MODULE=MODULE)
-@pytest.mark.bot_services(weather=FakeWeather())
-async def test_a_handler_test_replaces_a_service_and_the_real_one_is_never_opened(
-    user: TestUser,
-) -> None:
-    reply = await user.send("/weather")
-
-    assert reply.text == "Snow in Lisbon (session 1)"
-    assert EVENTS == ["session 1 opened", "session 1 committed"]  # no "weather opened"
