@@ -50,7 +50,7 @@ from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# `shared` not given: made from the settings (REDIS_URL), in the open.
+# `shared` not given: made from the settings, by create_shared_state().
 FROM_SETTINGS: Any = object()
 
 

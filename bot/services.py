@@ -59,7 +59,7 @@ class ServiceError(Exception):
 
 class Services:
     """The services of one process, by the name handlers receive them as; the runtime's
-    (`broadcaster`, `redis`) and the ones `handlers/` registers in its lifespan."""
+    (`broadcaster`, the shared state's) and the ones `handlers/` registers in its lifespan."""
 
     def __init__(self, settings: Settings, overrides: Mapping[str, object] | None = None) -> None:
         """`overrides` (tests) replace the services of those names, which are then never
