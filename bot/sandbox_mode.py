@@ -6,7 +6,7 @@ from the same settings loader with flags: a made-up token, TELEGRAM_API_URL = th
 a temporary LOCK_DIR. Polling is the real lock and `PollingRunner`; `--mode webhook` is the
 real webhook app, registered with `ensure_webhook()` and served on a free loopback port, with
 the emulator delivering to it (secret header, retries). Your env file still supplies your
-own settings (those of features.py). Ctrl+C stops the bot, then the emulator. With
+own settings (those of handlers/settings.py). Ctrl+C stops the bot, then the emulator. With
 `--reload` the emulator stays in this process and the bot runs as a child of the reloader
 (`bot/reload/`) with the same flags, so the chat page survives every restart.
 

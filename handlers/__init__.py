@@ -1,17 +1,23 @@
-"""The bot's features: one module per feature, each with a `create_router()`.
+"""The bot's features, and their composition root.
 
-`get_routers()` lists the routers in the order updates try them; `setup(dispatcher)` (optional)
-adds middlewares, startup and shutdown hooks, and objects handlers receive by name
-(`dispatcher["db"] = ...` makes a `db` argument available to every handler). Handlers also
-receive `settings` (the bot's `Settings`) that way.
+- `get_routers()` lists one router per feature module, in the order updates try them;
+- `lifespan(services)` opens the services handlers receive by name, and closes them at stop
+  (`await services.open("http", aiohttp.ClientSession)` gives every handler with an argument
+  `http` the client; `services.per_update("db", ...)` opens one per update that asks);
+- `settings.py` holds your settings; handlers receive them as `settings`.
+
+How to add each: docs/handlers.md.
 """
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand
 
+from bot.services import Services
 from handlers import admin, broadcast, errors, start
 
 # copier: if example_handlers
@@ -42,6 +48,7 @@ def get_routers() -> list[Router]:
     (the tests and every webhook worker build their own dispatcher).
     """
     routers = [
+        commands_router(),
         errors.create_router(),
         start.create_router(),
         admin.create_router(),
@@ -66,6 +73,22 @@ async def publish_commands(bot: Bot) -> None:
         logger.warning("Could not set the command menu (%s)", exc)
 
 
-def setup(dispatcher: Dispatcher) -> None:
-    """Called once per dispatcher, after the routers are included, in every mode."""
-    dispatcher.startup.register(publish_commands)
+def commands_router() -> Router:
+    """No handlers: publishes COMMANDS when the bot starts (aiogram runs the startup hooks of
+    every router)."""
+    router = Router(name="commands")
+    router.startup.register(publish_commands)
+    return router
+
+
+@asynccontextmanager
+async def lifespan(services: Services) -> AsyncIterator[None]:
+    """Open your services before the bot takes updates; they close after it stopped, the
+    last opened first (also when one of them fails to open). For example:
+
+        await services.open("http", aiohttp.ClientSession)  # handlers get `http`
+        services.per_update("db", database.session)          # one session per update
+
+    The template's features need none yet.
+    """
+    yield

@@ -3,7 +3,6 @@ in this process, bot processes."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,14 +12,13 @@ from typing import Any
 import pytest
 from aiogram import Dispatcher
 
-from bot.factory import create_bot, create_dispatcher
-from bot.polling.runner import PollingRunner
+from bot.owner import BotRuntime
 from bot.settings import Settings, env_names, load_settings
 from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.logs import LogWatcher, watching
 from tests.helpers.parallel import LeftoverReport, auto_worker_count
-from tests.helpers.polling import RunningBot
+from tests.helpers.polling import RunningBot, poll_in_background
 from tests.helpers.processes import BotProcess, kill_leftovers, write_env_file
 
 # copier: if sandbox
@@ -179,10 +177,7 @@ async def start_runner(
         **kwargs: Any,
     ) -> RunningBot:
         settings = settings or make_settings()
-        runner = PollingRunner(
-            settings, create_bot(settings), dispatcher or create_dispatcher(settings), **kwargs
-        )
-        bot = RunningBot(runner, asyncio.create_task(runner.run()))
+        bot = poll_in_background(BotRuntime(settings, dispatcher=dispatcher), **kwargs)
         running.append(bot)
         if wait_parked:
             await emulator.wait_until(

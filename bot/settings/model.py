@@ -1,9 +1,9 @@
 """`Settings`: every key the bot reads, one class made of the sections.
 
 Each field carries its type, default, limits and a one-line description (`sections.py` for
-the runtime's, `features.py` for your bot's own); the docs' configuration table is generated
-from these fields and a test holds `env/*.example` to them. Field names are the environment
-variables in lower case (`web_port` is `WEB_PORT`). Load it with
+the runtime's, `handlers/settings.py` for your bot's own); the docs' configuration table is
+generated from these fields and a test holds `env/*.example` to them. Field names are the
+environment variables in lower case (`web_port` is `WEB_PORT`). Load it with
 `bot.settings.load_settings()`, which reports every problem at once.
 """
 
@@ -12,14 +12,13 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.settings import rules
-from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, Section, unset
 from bot.settings.flood import FloodSettings
 from bot.settings.observability import ObservabilitySettings
@@ -30,6 +29,7 @@ from bot.settings.sections import (
     SharedSettings,
     WebhookSettings,
 )
+from bot.settings.user import feature_settings
 
 # copier: if database
 from .database_section import DatabaseSettings  # relative: an import section of its own
@@ -54,6 +54,12 @@ LOAD_OPTIONS: ContextVar[LoadOptions] = ContextVar(
     "settings_load_options",
     default=LoadOptions(),  # noqa: B039 - frozen, so it cannot be changed in place
 )
+
+
+if TYPE_CHECKING:
+    from handlers.settings import FeatureSettings
+else:
+    FeatureSettings = feature_settings()  # yours, read without importing the rest of handlers/
 
 
 class Settings(

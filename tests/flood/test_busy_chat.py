@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.factory import create_bot, create_dispatcher
+from bot.owner import BotRuntime
 from bot.webhook.app import create_app
 from tests.helpers.busy_chat import (
     ANSWERED_WITHIN,
@@ -49,8 +49,8 @@ async def test_one_user_sending_200_at_once_keeps_no_other_user_waiting_in_webho
         WEBHOOK_BASE_URL="http://127.0.0.1:9",  # registered below, by the test
         WEBHOOK_SECRET=SECRET,
     )
-    bot = create_bot(settings)
-    app = create_app(settings, bot=bot, dispatcher=create_dispatcher(settings))
+    runtime = BotRuntime(settings)
+    app = create_app(settings, runtime)
     async with aiohttp.ClientSession() as http:
         served = await serve_app(app, settings, http, [])
         # The emulator delivers as Telegram does: one chat's next update once the previous
@@ -62,7 +62,6 @@ async def test_one_user_sending_200_at_once_keeps_no_other_user_waiting_in_webho
         finally:
             tg.set_webhook_directly(token, "")
             await served.stop()
-            await bot.session.close()
 
     print(f"the 20 other users were answered within {took:.2f} s")
     assert took <= ANSWERED_WITHIN

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from bot.factory import create_bot, create_dispatcher
-from bot.polling.runner import PollingRunner
+from bot.factory import create_bot
+from bot.owner import BotRuntime
 from bot.runtime.outgoing.flood import FloodLimits as BotBudgets
 from bot.settings import Settings, load_settings
 from sandbox import Emulator
@@ -25,7 +25,7 @@ from tests.helpers.flood import (
     too_many_requests,
 )
 from tests.helpers.logs import LogWatcher
-from tests.helpers.polling import RunningBot
+from tests.helpers.polling import poll_in_background
 
 StartEmulator = Callable[[float], Awaitable[Emulator]]
 # 429s a run may meet (the bar): the pacing holds under both readings, but the test
@@ -88,8 +88,7 @@ async def test_300_users_at_once_and_one_user_writing_10_times_all_get_their_rep
     scale = 1
     tg = await limited_emulator(scale)
     settings = settings_for(tg, token, tmp_path, scale)
-    runner = PollingRunner(settings, create_bot(settings), create_dispatcher(settings))
-    bot = RunningBot(runner, asyncio.create_task(runner.run()))
+    bot = poll_in_background(BotRuntime(settings))
     try:
         await tg.wait_until(lambda: tg.bot(token).long_poll_parked, what="the long poll")
         for user in range(1, 301):

@@ -114,7 +114,7 @@ async def test_a_generated_project_installs_runs_and_passes_its_own_checks(
         assert "--sandbox" not in readme and "--sandbox" not in files["bot/cli.py"].read_text()
     if "example_handlers" in off:
         kept = {n for n in files if n.startswith("handlers/")}
-        runtime = ("__init__", "start", "errors", "admin", "broadcast")
+        runtime = ("__init__", "settings", "start", "errors", "admin", "broadcast")
         assert kept == {f"handlers/{m}.py" for m in runtime}
         mentions = [n for n in kept if EXAMPLES.search(files[n].read_text())]
         assert not mentions, f"the examples are off, yet named in {mentions}"

@@ -9,14 +9,13 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
-from bot.factory import create_bot, create_dispatcher, create_shared_state
-from bot.polling.runner import PollingRunner
+from bot.owner import BotRuntime
 from bot.polling.update_tasks import CHAT_BACKLOG
 from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.flood import broadcast_settings
 from tests.helpers.logs import LogWatcher
-from tests.helpers.polling import RunningBot
+from tests.helpers.polling import poll_in_background
 
 FLOODER, OTHERS = 1, range(2, 22)  # one user sends 200 at once, 20 users write once
 ANSWERED_WITHIN = 5.0
@@ -61,22 +60,13 @@ async def run_flood(
         SHUTDOWN_TIMEOUT="1",  # the flooder's backlog is not waited for at the end
         **extra,
     )
-    shared = create_shared_state(settings)
-    runner = PollingRunner(
-        settings,
-        create_bot(settings, shared),
-        create_dispatcher(settings, shared),
-        record=shared.deduplicator() if shared is not None else None,
-    )
-    bot = RunningBot(runner, asyncio.create_task(runner.run()))
+    bot = poll_in_background(BotRuntime(settings))
     try:
         await tg.wait_until(lambda: tg.bot(token).long_poll_parked, what="the long poll")
         took = await flood_then_others(tg, token)
         await logs.wait_for(lambda: logs.count(FLOOD_WARNING) > 0, what="the flood warning")
     finally:
         await bot.stop()
-        if shared is not None:
-            await shared.close()
     print(f"the 20 other users were answered within {took:.2f} s")
     return took
 
