@@ -3,7 +3,7 @@
     python -m bench.profile_request              # per-stage costs, in-process (~20 s)
     python -m bench.profile_request --server 10  # plus pyinstrument of the app under wrk
 
-Stages are timed one by one on the template's own objects (create_bot, create_dispatcher,
+Stages are timed one by one on the template's own objects (BotRuntime,
 the webhook handler's validation call) so the numbers say what to work on; `--server` runs the
 template's app in this process with a sampling profiler while wrk loads it (needs
 `pip install pyinstrument`), replies going to the stub Bot API.
@@ -86,8 +86,8 @@ async def per_call_us(call: Callable[[int], Awaitable[object]], count: int) -> f
 
 async def stage_costs(api_url: str, count: int) -> list[tuple[str, float]]:
     from bench.apps import template_environment
-    from bot.factory import create_dispatcher
     from bot.logs import RedactingFormatter
+    from bot.owner import BotRuntime
     from bot.runtime.updates.dedup import MemoryDeduplicator
     from bot.settings import load_settings
 
@@ -120,8 +120,9 @@ async def stage_costs(api_url: str, count: int) -> list[tuple[str, float]]:
 
     updates = [Update.model_validate_json(b, context={"bot": real_bot}) for b in bodies]
     instant_updates = [Update.model_validate_json(b, context=context) for b in bodies]
-    dispatcher_a = create_dispatcher(settings)
-    dispatcher_b = create_dispatcher(settings)
+    # Two runtimes in one process: each owns its own dispatcher (and closes its parts).
+    runtime_a, runtime_b = BotRuntime(settings), BotRuntime(settings)
+    dispatcher_a, dispatcher_b = runtime_a.dispatcher, runtime_b.dispatcher
 
     async def feed_instant(i: int) -> object:
         return await dispatcher_a.feed_update(instant_bot, instant_updates[i % len(updates)])
@@ -153,7 +154,8 @@ async def stage_costs(api_url: str, count: int) -> list[tuple[str, float]]:
         ("dispatcher.feed_update, reply to the stub over HTTP", feed_real),
         ("one INFO log line (RedactingFormatter, to /dev/null)", log_line),
     ]
-    results = [(name, await per_call_us(call, count)) for name, call in stages]
+    async with runtime_a, runtime_b:
+        results = [(name, await per_call_us(call, count)) for name, call in stages]
     await real_bot.session.close()
     return results
 

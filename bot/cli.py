@@ -9,9 +9,13 @@ once the chosen command runs, so `python run.py` reports a bad configuration at 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any, Protocol
 
 from bot.exit_codes import ExitCode
 from bot.reload.warm_parent import warm_parent_fd
@@ -20,27 +24,50 @@ from bot.settings import PROJECT_ROOT, ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]
 Subcommands = argparse._SubParsersAction  # argparse's type for `add_subparsers()`
+StartBot = Callable[[Settings], int]
+Supervise = Callable[[Settings, Mapping[str, Any] | None], int]
+# Optional modules that add flags to `run` and may run the bot their own way (the sandbox's).
+# A project generated without the sandbox has no such file (copier excludes it): no flag.
+RUN_EXTENSIONS = ("bot.sandbox_mode",)
+# Optional modules that add commands (the database's `db`): absent in a project without them.
+COMMAND_EXTENSIONS = ("bot.commands.database_cli",)
+
+
+class RunExtension(Protocol):
+    """What an optional module of RUN_EXTENSIONS provides (bot/sandbox_mode.py does)."""
+
+    def add_run_arguments(self, parser: argparse.ArgumentParser, default: object) -> None:
+        """Add its flags to `run` (`default`: as `_add_run_arguments` gets it)."""
+
+    def run_instead(
+        self, args: argparse.Namespace, start_bot: StartBot, supervise: Supervise
+    ) -> int | None:
+        """Run the bot its way when its flags ask for it (the exit code), else None."""
+
+
+def _present(names: Sequence[str]) -> list[Any]:
+    """Those of the optional modules `names` that this project has, imported."""
+    present = [name for name in names if importlib.util.find_spec(name) is not None]
+    return [importlib.import_module(name) for name in present]
+
+
+def run_extensions() -> list[RunExtension]:
+    """The modules of RUN_EXTENSIONS this project has, imported."""
+    extensions: list[RunExtension] = _present(RUN_EXTENSIONS)
+    return extensions
 
 
 def run_bot(args: argparse.Namespace) -> int:
     """`run`: start the bot in its configured mode; returns the process exit code."""
-    # copier: if sandbox
-    if args.sandbox:
-        from bot.sandbox_mode import run_sandbox
-
-        if not args.reload:
-            return run_sandbox(args, start_bot)
+    if args.reload:
         from bot.reload import refused_mode
 
-        if refused_mode(args.mode):  # before the sandbox announces a webhook app
+        if refused_mode(args.mode):  # before an extension (the sandbox) announces a webhook app
             return ExitCode.CONFIG
-        from functools import partial
-
-        return run_sandbox(args, partial(supervise, args))
-    if args.open:
-        print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
-        return ExitCode.CONFIG
-    # copier: endif
+    for extension in run_extensions():
+        code = extension.run_instead(args, start_bot, partial(supervise, args))
+        if code is not None:
+            return code
     # A bot run by `--reload` gets the supervisor's flags (the sandbox's) this way.
     overrides = supervised_overrides()
     if args.mode:
@@ -57,17 +84,13 @@ def run_bot(args: argparse.Namespace) -> int:
     return start_bot(settings, takeover=args.takeover)
 
 
-def supervise(args: argparse.Namespace, settings: Settings) -> int:
-    """`--reload`: run the bot under a supervisor that restarts it on every change."""
+def supervise(
+    args: argparse.Namespace, settings: Settings, overrides: Mapping[str, Any] | None = None
+) -> int:
+    """`--reload`: run the bot under a supervisor that restarts it on every change;
+    `overrides` are settings flags its every run gets (the sandbox's)."""
     from bot.reload import run_reload
 
-    overrides = None
-    # copier: if sandbox
-    if args.sandbox:
-        from bot.sandbox_mode import bot_overrides
-
-        overrides = bot_overrides(settings)
-    # copier: endif
     return run_reload(args, settings, overrides)
 
 
@@ -167,6 +190,8 @@ def _add_operator_commands(commands: Subcommands[argparse.ArgumentParser]) -> No
         "bot.commands.migrate:rollback",
         "switch this bot from the webhook back to polling, keeping pending updates",
     )
+    for extension in _present(COMMAND_EXTENSIONS):
+        extension.add_commands(commands, _add_command)
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser, default: object) -> None:
@@ -208,17 +233,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None
         default=flag,
         help="polling only: delete an active webhook first (pending updates are kept)",
     )
-    # copier: if sandbox
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        default=flag,
-        help="run against the offline Bot API emulator and its chat page: no token, no network",
-    )
-    parser.add_argument(
-        "--open", action="store_true", default=flag, help="with --sandbox: open the chat page"
-    )
-    # copier: endif
+    for extension in run_extensions():
+        extension.add_run_arguments(parser, default)
     parser.add_argument(
         "--reload",
         action="store_true",

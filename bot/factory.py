@@ -1,12 +1,9 @@
 """The one place that builds the Bot, the FSM storage and the Dispatcher.
 
 Handlers receive what the dispatcher holds by aiogram's dependency injection: an argument
-named `settings` gets the `Settings`, one named `broadcaster` the broadcast helper
-(`bot.runtime.broadcast.broadcaster.Broadcaster`), and the shared state, when configured,
-adds its own (`SharedState.injected`).
-`handlers/__init__.py` lists the routers in `get_routers()` and may define
-`setup(dispatcher)` to add middlewares, startup and shutdown hooks, or more injected objects
-(`dispatcher["db"] = ...`); every mode runs it.
+named `settings` gets the `Settings`; the services (the broadcast helper as `broadcaster`, the
+shared state's objects, and `handlers/`' own from its `lifespan`) are added by
+`bot.owner.BotRuntime`, which builds these parts once per process and closes them.
 """
 
 from __future__ import annotations
@@ -111,39 +108,38 @@ def load_routers(settings: Settings) -> list[Router]:
     return routers
 
 
-def create_dispatcher(settings: Settings, shared: SharedState | None = None) -> Dispatcher:
-    """A Dispatcher with the FSM storage, `settings`, `broadcaster` (and the shared state's
-    objects) injected, every handlers router included and the handlers' `setup(dispatcher)`
-    applied; cheap sync filters run inline; updates and handlers measured for /metrics,
-    handler exceptions reported to SENTRY_DSN when set; each user's updates throttled
-    (THROTTLE_*). `shared` is made from the settings
-    unless given."""
+def create_dispatcher(settings: Settings, shared: SharedState | None) -> Dispatcher:
+    """A Dispatcher with the FSM storage (in memory, or in `shared`), `settings` injected,
+    every handlers router included and the handlers' optional `setup(dispatcher)` applied;
+    each user's updates throttled (THROTTLE_*, counted in `shared` when given); cheap sync
+    filters run inline; updates and handlers measured for /metrics, handler exceptions
+    reported to SENTRY_DSN when set. It makes nothing it does not hold: the services and
+    their lifetime are `bot.owner.BotRuntime`'s."""
     setup_error_reports(settings)
-    if shared is None:
-        shared = create_shared_state(settings)
     storage, isolation = create_storage(shared)
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
     observe_dispatcher(dispatcher)
     dispatcher["settings"] = settings
-    if shared is not None:
-        for name, value in shared.injected().items():
-            dispatcher[name] = value
-    broadcaster = create_broadcaster(settings, shared)
-    dispatcher["broadcaster"] = broadcaster
-    # Unfinished broadcasts go on after a restart; a stop keeps their progress.
-    dispatcher.startup.register(broadcaster.resume)
-    dispatcher.shutdown.register(broadcaster.stop)
     module = handlers_module(settings)
     dispatcher.include_routers(*module.get_routers())
     setup = getattr(module, "setup", None)
     if setup is not None:
-        setup(dispatcher)
-    # Incoming throttling (THROTTLE_*): after the handlers' setup, so that their own outer
-    # middlewares (the user's language) have run when the "slow down" notice is written.
+        setup(dispatcher)  # the handlers' update middlewares (docs/handlers.md)
+    # Incoming throttling (THROTTLE_*), the one place it is attached: after the handlers'
+    # setup, so that their update middlewares (the user's language) have run when the
+    # "slow down" notice is written; its inner part runs before the per-update services
+    # open (BotRuntime installs those later), so a dropped update opens no session.
     limit = Limit(settings.throttle_limit, settings.throttle_window)
     throttle_updates(dispatcher, create_throttle_counter(shared), limit)
     run_pure_filters_inline(dispatcher)
     return dispatcher
+
+
+def used_update_types(settings: Settings) -> list[str]:
+    """The update types the handlers use: what getUpdates and the webhook ask Telegram for."""
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(*load_routers(settings))
+    return dispatcher.resolve_used_update_types()
 
 
 def lifecycle_data(dispatcher: Dispatcher, bot: Bot, **extra: Any) -> dict[str, Any]:

@@ -6,12 +6,14 @@ from the same settings loader with flags: a made-up token, TELEGRAM_API_URL = th
 a temporary LOCK_DIR. Polling is the real lock and `PollingRunner`; `--mode webhook` is the
 real webhook app, registered with `ensure_webhook()` and served on a free loopback port, with
 the emulator delivering to it (secret header, retries). Your env file still supplies your
-own settings (those of features.py). Ctrl+C stops the bot, then the emulator. With
+own settings (those of handlers/settings.py). Ctrl+C stops the bot, then the emulator. With
 `--reload` the emulator stays in this process and the bot runs as a child of the reloader
 (`bot/reload/`) with the same flags, so the chat page survives every restart.
 
 This is the one module of `bot/` that imports `sandbox`, inside a function: a production
-install (`pip install .`) has no `sandbox/`, and says so here.
+install (`pip install .`) has no `sandbox/`, and says so here. Its flags are its own:
+`bot/cli.py` asks this module for them (RUN_EXTENSIONS), so a project generated without the
+sandbox, which has no such file, has no `--sandbox`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.exit_codes import ExitCode
@@ -93,6 +95,37 @@ class EmulatorThread:
             await self._stop.wait()
         finally:
             await emulator.stop()
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, default: object) -> None:
+    """`--sandbox` and `--open`, on `run` and on the bare command line (see bot/cli.py)."""
+    flag = False if default is None else default
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=flag,
+        help="run against the offline Bot API emulator and its chat page: no token, no network",
+    )
+    parser.add_argument(
+        "--open", action="store_true", default=flag, help="with --sandbox: open the chat page"
+    )
+
+
+def run_instead(
+    args: argparse.Namespace,
+    start_bot: Callable[[Settings], int],
+    supervise: Callable[[Settings, Mapping[str, Any] | None], int],
+) -> int | None:
+    """`--sandbox`: the bot against the emulator, under the reloader with `--reload`; the exit
+    code, or None when this run is not the sandbox's."""
+    if not args.sandbox:
+        if args.open:
+            print("--open opens the sandbox's chat page: use it with --sandbox.", file=sys.stderr)
+            return ExitCode.CONFIG
+        return None
+    if args.reload:
+        return run_sandbox(args, lambda settings: supervise(settings, bot_overrides(settings)))
+    return run_sandbox(args, start_bot)
 
 
 def sandbox_installed() -> bool:

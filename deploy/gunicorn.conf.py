@@ -17,10 +17,10 @@ The environment (systemd's EnvironmentFile=.env.production, compose's env_file) 
                                when the master starts
     APP_ENV, ENV_FILE          which env file the bot reads (.env.production by default)
 
-The master imports nothing of the bot: it registers the webhook once, in a short-lived child
-process, before any worker starts (`on_starting`), so that a reload (`kill -HUP`, or
-`systemctl reload` of the unit) makes the new workers import the new code. Workers never
-touch the webhook.
+The master imports nothing of the bot: it registers the webhook and migrates the database
+once, each in a short-lived child process, before any worker starts (`on_starting`), so that
+a reload (`kill -HUP`, or `systemctl reload` of the unit) makes the new workers import the new
+code. Workers never touch the webhook or the schema.
 
 What the master does import, once, is the libraries every worker imports (aiogram with its Bot
 API models, aiohttp, pydantic): seconds of CPU that each forked worker then finds done, so a
@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -81,13 +82,14 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn >= 25 opens a control socket in $HOME by default; systemd manages this service.
 control_socket_disable = True
-# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
-proc_name = "tg-bot"
-# copier: endfilter
+# The project's name, from pyproject.toml (as bot/settings/fields.py reads it): `ps` shows it.
+_pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+proc_name = _pyproject["project"]["name"]
 
 
 def on_starting(server: object) -> None:
-    """Register the webhook once per start of the master (not per worker, not on reload)."""
+    """Once per start of the master (not per worker, not on reload), before any worker:
+    register the webhook, then migrate the database."""
     if workers > 1 and not _shared:
         print(
             f"Warning: {workers} workers that share no state: each keeps its own FSM state, so "
@@ -95,25 +97,42 @@ def on_starting(server: object) -> None:
             + _one_worker_fix,
             file=sys.stderr,
         )
+    # The bot's settings size the database pool from it, and refuse SQLite with several.
+    os.environ["GUNICORN_WORKERS"] = str(workers)
     env = {**os.environ, "GUNICORN_GRACEFUL_TIMEOUT": str(graceful_timeout)}
     env.pop(METRICS_DIR, None)  # the registration's own calls are not a worker's metrics
+    # The registration checks the configuration first, in well under a second.
+    _run_before_workers(["-m", "bot.webhook"], env, "Webhook registration")
+    # copier: if database
+    # Then the schema the new workers' code expects (Telegram's deliveries meanwhile wait for
+    # the workers, and are retried). `db upgrade` takes a lock in PostgreSQL, so hosts
+    # starting at once migrate one after the other.
+    settings_file = ["--env-file", env["ENV_FILE"]] if env.get("ENV_FILE") else []
+    production = ["--env", env.get("APP_ENV") or "production", *settings_file]
+    _run_before_workers(["-m", "bot", "db", "upgrade", *production], env, "Database migration")
+    # copier: endif
+    _empty_metrics_dir()
+    _preload_libraries()
+
+
+def _run_before_workers(args: list[str], env: dict[str, str], what: str) -> None:
+    """Run a start-up step in a child process; the master stops with its exit code if it fails."""
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "bot.webhook"],
+            [sys.executable, *args],
             cwd=PROJECT_ROOT,
             env=env,
-            timeout=300,  # a few 429 retry_after waits at most
+            timeout=300,  # a few 429 retry_after waits, or a long migration, at most
             check=False,
         )
     except subprocess.TimeoutExpired:
-        print("Webhook registration did not finish in 300 s; not starting.", file=sys.stderr)
+        print(f"{what} did not finish in 300 s; not starting.", file=sys.stderr)
         sys.exit(1)
     if result.returncode != 0:
         # 2: invalid configuration or a token/URL Telegram rejects. systemd does not restart
         # on it (RestartPreventExitStatus), a restart would not fix it.
+        print(f"{what} failed (exit code {result.returncode}); not starting.", file=sys.stderr)
         sys.exit(result.returncode)
-    _empty_metrics_dir()
-    _preload_libraries()
 
 
 # The libraries the workers share, imported by the master before it forks them. Not the bot's

@@ -1,24 +1,35 @@
-# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
-"""Fill in a deploy template: `{{NAME}}` is required, `{{NAME=default}}` has a default.
+"""Fill in a deploy template: `{{KEY}}` is required, `{{KEY=default}}` has a default.
 
     python deploy/render.py deploy/nginx/bot.conf SERVER_NAME=bot.example.com \\
-        > /etc/nginx/sites-available/tg-bot.conf
+        > /etc/nginx/sites-available/my-bot.conf
 
-Values come from NAME=value arguments. A placeholder left without a value stops the rendering
-with its name, so a half-filled file is never written. The tests render the shipped files with
+Values come from KEY=value arguments. A placeholder left without a value stops the rendering
+with its name, so a half-filled file is never written. `{{NAME}}` and `{{NAME_ID}}` are the
+project's name (`name` in pyproject.toml, e.g. my-bot) and the same without hyphens (mybot):
+they are filled in first, defaults included, so the service, its user, folders and nginx's
+names follow the project's name without being typed. The tests render the shipped files with
 this same script (test ports, paths and certificates) before running nginx and systemd-analyze.
 Only the standard library: it runs before the project is installed.
 """
-# copier: endfilter
 
 from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Z][A-Z0-9_]*)\s*(?:=([^}]*))?\}\}")
+# The project's names: filled in before the other placeholders, so defaults may hold them.
+PROJECT_NAMES = re.compile(r"\{\{(NAME|NAME_ID)\}\}")
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def project_names(pyproject: Path = PYPROJECT) -> dict[str, str]:
+    """`NAME` (pyproject.toml's `name`, the one place that holds it) and `NAME_ID` (no hyphens)."""
+    name = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["name"]
+    return {"NAME": name, "NAME_ID": name.replace("-", "")}
 
 
 class MissingValues(Exception):
@@ -56,26 +67,27 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 
 def main(argv: Sequence[str]) -> int:
-    """`render.py TEMPLATE [NAME=value ...]`: the rendered text on stdout."""
+    """`render.py TEMPLATE [KEY=value ...]`: the rendered text on stdout."""
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     template = Path(argv[0]).read_text(encoding="utf-8")
-    values: dict[str, str] = {}
+    values = project_names()
     for argument in argv[1:]:
         name, sep, value = argument.partition("=")
         if not sep:
-            print(f"{argument!r} is not NAME=value", file=sys.stderr)
+            print(f"{argument!r} is not KEY=value", file=sys.stderr)
             return 2
         values[name] = value
-    unknown = sorted(set(values) - set(placeholders(template)))
+    template = PROJECT_NAMES.sub(lambda match: values[match.group(1)], template)
+    unknown = sorted(set(values) - set(placeholders(template)) - {"NAME", "NAME_ID"})
     if unknown:
         print(f"{argv[0]} has no placeholder {', '.join(unknown)}", file=sys.stderr)
         return 2
     try:
         sys.stdout.write(render(template, values))
     except MissingValues as exc:
-        print(f"{argv[0]} needs a value for: {exc} (pass NAME=value)", file=sys.stderr)
+        print(f"{argv[0]} needs a value for: {exc} (pass KEY=value)", file=sys.stderr)
         return 2
     return 0
 

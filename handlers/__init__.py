@@ -1,12 +1,18 @@
-"""The bot's features: one module per feature, each with a `create_router()`.
+"""The bot's features, and their composition root.
 
-`get_routers()` lists the routers in the order updates try them; `setup(dispatcher)` (optional)
-adds middlewares, startup and shutdown hooks, and objects handlers receive by name
-(`dispatcher["db"] = ...` makes a `db` argument available to every handler). Handlers also
-receive `settings` (the bot's `Settings`) that way.
+- `get_routers()` lists one router per feature module, in the order updates try them;
+- `lifespan(services)` opens the services handlers receive by name, and closes them at stop
+  (`await services.open("http", aiohttp.ClientSession)` gives every handler with an argument
+  `http` the client; `services.per_update("db", ...)` opens one per update that asks);
+- `setup(dispatcher)` adds what must wrap every update (the user's language);
+- `settings.py` holds your settings; handlers receive them as `settings`.
+
+How to add each: docs/handlers.md.
 """
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramAPIError
@@ -14,6 +20,7 @@ from aiogram.types import BotCommand
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.services import Services
 from handlers import admin, broadcast, errors, language, start
 
 # copier: if example_handlers
@@ -26,16 +33,19 @@ logger = logging.getLogger(__name__)
 
 def menu_commands() -> list[BotCommand]:
     """The commands Telegram offers in the chat's menu, in the current language."""
-    return [
+    commands = [
         BotCommand(command="start", description=_("say hello")),
         BotCommand(command="help", description=_("what this bot can do")),
         BotCommand(command="language", description=_("choose the bot's language")),
-        # copier: if example_handlers
+    ]
+    # copier: if example_handlers
+    commands += [
         BotCommand(command="menu", description=_("an inline keyboard")),
         BotCommand(command="survey", description=_("a two-step conversation")),
         BotCommand(command="cancel", description=_("leave the conversation")),
-        # copier: endif
     ]
+    # copier: endif
+    return commands
 
 
 def get_routers() -> list[Router]:
@@ -44,18 +54,22 @@ def get_routers() -> list[Router]:
     A router can be attached to one dispatcher only, so each call builds new ones
     (the tests and every webhook worker build their own dispatcher).
     """
-    return [
+    routers = [
+        commands_router(),
         errors.create_router(),
         start.create_router(),
         language.create_router(),
         admin.create_router(),
         broadcast.create_router(),
-        # copier: if example_handlers
+    ]
+    # copier: if example_handlers
+    routers += [
         menu.create_router(),
         survey.create_router(),
         echo.create_router(),  # the catch-all: any other text
-        # copier: endif
     ]
+    # copier: endif
+    return routers
 
 
 async def publish_commands(bot: Bot, i18n: I18n) -> None:
@@ -73,20 +87,39 @@ async def publish_commands(bot: Bot, i18n: I18n) -> None:
         logger.warning("Could not set the command menu (%s)", exc)
 
 
+def commands_router() -> Router:
+    """No handlers: publishes the command menu in every language when the bot starts (aiogram
+    runs the startup hooks of every router)."""
+    router = Router(name="commands")
+    router.startup.register(publish_commands)
+    return router
+
+
 def slow_down_text() -> str:
     """The notice of a user who sends too fast (THROTTLE_LIMIT), in their language."""
     return _("You are sending messages too fast. Please wait a few seconds, then go on.")
 
 
+@asynccontextmanager
+async def lifespan(services: Services) -> AsyncIterator[None]:
+    """Open your services before the bot takes updates; they close after it stopped, the
+    last opened first (also when one of them fails to open). For example:
+
+        await services.open("http", aiohttp.ClientSession)  # handlers get `http`
+        services.per_update("db", database.session)          # one session per update
+
+    The template's: the catalogs of the texts (`i18n`), and what incoming throttling asks
+    of the handlers (docs/anti-spam.md): whom it never slows down, and its notice's text.
+    """
+    settings = services.settings
+    services.add("i18n", language.load_i18n(settings.default_language))
+    services.add("throttle_exempt", frozenset(settings.admin_ids))  # the bot's admins
+    services.add("throttle_notice", slow_down_text)
+    yield
+
+
 def setup(dispatcher: Dispatcher) -> None:
-    """Called once per dispatcher, after the routers are included, in every mode."""
-    settings = dispatcher["settings"]
-    i18n = language.load_i18n(settings.default_language)
-    store = language.FsmLanguageStore(dispatcher.storage)
-    dispatcher["i18n"], dispatcher["languages"] = i18n, store
-    # On the updates, not on each event type: the "slow down" notice is translated too.
-    dispatcher.update.outer_middleware(language.UserLanguage(i18n, store))
-    dispatcher["throttle_notice"] = slow_down_text
-    dispatcher.startup.register(publish_commands)
-    # Incoming throttling (THROTTLE_LIMIT) never slows the bot's admins down.
-    dispatcher["throttle_exempt"] = frozenset(settings.admin_ids)
+    """Called once per dispatcher, after the routers are included: the user's language wraps
+    each whole update, not only the handlers (a router's middleware), so that the anti-spam
+    notice and the errors handler, which run outside the routers, speak it too."""
+    dispatcher.update.outer_middleware(language.UserLanguage())

@@ -3,36 +3,24 @@
 The sending is the runtime's broadcast helper, which handlers receive as an argument named
 `broadcaster`: it sends at Telegram's limit in the background (so the bot keeps answering
 everyone meanwhile), resumes after a restart without sending anyone the message twice, and
-reports sent / blocked / failed to the admin's chat when it is done. `Broadcasts` below is the
-part of it this module uses: handlers import nothing of the runtime, they say what they need.
+reports sent / blocked / failed to the admin's chat when it is done. Its type, `Broadcasts`,
+is one of the small public types of `bot/services.py`.
 
 The audience here is a text file (BROADCAST_AUDIENCE_FILE, one chat id a line); a real bot
 reads its users from its database instead.
 """
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services import Broadcasts
 from bot.settings import Settings
 from handlers.admin import is_admin, not_an_admin
-
-
-@runtime_checkable
-class Broadcasts(Protocol):
-    """What this module needs of the injected `broadcaster`."""
-
-    async def start(
-        self, bot: Bot, job_id: str, chat_ids: Sequence[int], text: str, report_to: int | None
-    ) -> bool:
-        """Start sending in the background; False if `job_id` was started before."""
-        ...
 
 
 def read_audience(path: Path) -> list[int]:

@@ -12,19 +12,21 @@ the same two methods.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from aiogram import Bot, Router
+from aiogram import BaseMiddleware, Bot, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, User
-from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 logger = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 LOCALES = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -87,31 +89,33 @@ def load_i18n(default_language: str, locales: Path = LOCALES) -> I18n:
     return i18n
 
 
-class UserLanguage(I18nMiddleware):
-    """Sets each update's language: the stored choice, the app's language, the default."""
+class UserLanguage(BaseMiddleware):
+    """Sets each update's language: the stored choice, the app's language, the default.
 
-    def __init__(self, i18n: I18n, store: LanguageStore) -> None:
-        super().__init__(i18n)
-        self.store = store
+    The catalogs are the service `i18n` (registered by the lifespan); the choices are kept in
+    the FSM storage, handed to handlers as `languages`. The update's language is also given
+    as `language`: the errors handler, which aiogram runs outside the middlewares, needs it."""
 
-    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        """The language this update is answered in (also given to handlers as `language`:
-        the errors handler, which aiogram runs outside the middlewares, needs it)."""
-        data["language"] = await self.choose(data)
-        return str(data["language"])
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        i18n: I18n = data["i18n"]
+        store = data["languages"] = FsmLanguageStore(data["fsm_storage"])
+        language = data["language"] = await choose(i18n, store, data)
+        with i18n.context(), i18n.use_locale(language):
+            return await handler(event, data)
 
-    async def choose(self, data: dict[str, Any]) -> str:
-        """The stored choice, else the app's language, else DEFAULT_LANGUAGE."""
-        user, bot = data.get("event_from_user"), data.get("bot")
-        if not isinstance(user, User):
-            return self.i18n.default_locale
-        available = self.i18n.available_locales
-        chosen = await self.store.get(bot.id, user.id) if isinstance(bot, Bot) else None
-        if chosen in available:
-            return str(chosen)
-        # Telegram sends an IETF tag such as "ru" or "pt-br": its language part is enough here.
-        app_language = (user.language_code or "").split("-")[0].lower()
-        return app_language if app_language in available else self.i18n.default_locale
+
+async def choose(i18n: I18n, store: LanguageStore, data: dict[str, Any]) -> str:
+    """The stored choice, else the app's language, else DEFAULT_LANGUAGE."""
+    user, bot = data.get("event_from_user"), data.get("bot")
+    if not isinstance(user, User):
+        return i18n.default_locale
+    available = i18n.available_locales
+    chosen = await store.get(bot.id, user.id) if isinstance(bot, Bot) else None
+    if chosen in available:
+        return str(chosen)
+    # Telegram sends an IETF tag such as "ru" or "pt-br": its language part is enough here.
+    app_language = (user.language_code or "").split("-")[0].lower()
+    return app_language if app_language in available else i18n.default_locale
 
 
 class ChooseLanguage(CallbackData, prefix="lang"):

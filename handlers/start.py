@@ -8,19 +8,17 @@ from aiogram.utils.i18n import gettext as _
 
 def help_text() -> str:
     """What the bot can do, in the user's language."""
-    return "\n".join(
-        [
-            _("I am a template bot. Try:"),
-            # copier: if example_handlers
-            _("/menu - an inline keyboard"),
-            _("/survey - a short two-step conversation"),
-            _("/cancel - leave the conversation"),
-            _("Anything else you write, I repeat."),
-            # copier: endif
-            _("/language - choose my language"),
-            _("/help - this list"),
-        ]
-    )
+    lines = [_("I am a template bot. Try:")]
+    # copier: if example_handlers
+    lines += [
+        _("/menu - an inline keyboard"),
+        _("/survey - a short two-step conversation"),
+        _("/cancel - leave the conversation"),
+        _("Anything else you write, I repeat."),
+    ]
+    # copier: endif
+    lines += [_("/language - choose my language"), _("/help - this list")]
+    return "\n".join(lines)
 
 
 async def start(message: Message) -> None:

@@ -38,6 +38,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=1.0,
         help="multiply Telegram's flood limits' rates (same bursts), e.g. 10 for fast tests",
     )
+    parser.add_argument(
+        "--flood-sliding-window",
+        action="store_true",
+        help="count each flood limit as a sliding window (at most BURST in any BURST/RATE "
+        "seconds) instead of a token bucket",
+    )
     return parser.parse_args(argv)
 
 
@@ -56,7 +62,11 @@ async def serve(args: argparse.Namespace) -> None:
         retry_max_delay=args.retry_max_delay,
         webhook_change_interval=args.webhook_change_interval,
         official_webhook_rules=args.official_webhook_rules,
-        flood_limits=FloodLimits().scaled(args.flood_scale) if args.flood_limits else None,
+        flood_limits=(
+            FloodLimits(sliding_window=args.flood_sliding_window).scaled(args.flood_scale)
+            if args.flood_limits
+            else None
+        ),
     ) as tg:
         # Scripts wait for this exact line before they start a bot against us.
         print(f"sandbox: Bot API emulator listening on {tg.base_url}", flush=True)

@@ -1,9 +1,14 @@
 """Telegram's flood limits: a bot that sends faster gets 429 `Too Many Requests: retry after N`.
 
-Three budgets, each a token bucket (a burst, then a steady rate), as the Bot API enforces:
-about 1 message per second in one chat, 20 per minute in one group, about 30 per second in
-all. A message must fit every budget it belongs to; a refused one consumes nothing, and its
-`retry_after` is the whole seconds until it would fit (at least 1, as Telegram answers).
+Three budgets, as the Bot API enforces: about 1 message per second in one chat, 20 per minute
+in one group, about 30 per second in all. A message must fit every budget it belongs to; a
+refused one consumes nothing, and its `retry_after` is the whole seconds until it would fit (at
+least 1, as Telegram answers).
+
+Telegram does not publish how it counts, so there are two readings: by default each budget is
+a token bucket (a burst, then a steady rate); with `sliding_window=True` it is a window (at
+most `burst` messages in any `burst / rate` seconds: 30 in any second in all, 3 in any 3 s in
+a chat), which refuses a token bucket's sender as soon as its burst comes on top of its rate.
 
 The numbers are `FloodLimits`: `FloodLimits()` is Telegram's, and `scaled(k)` keeps the shape
 (same bursts) at k times the rates, so a test of 1,000 messages runs in seconds, not half a
@@ -41,6 +46,7 @@ class FloodLimits:
     group_burst: int = 5
     global_per_second: float = 30.0
     global_burst: int = 30
+    sliding_window: bool = False  # count each budget as a window instead of a token bucket
 
     def scaled(self, factor: float) -> FloodLimits:
         """The same shape (bursts) at `factor` times every rate."""
@@ -79,6 +85,34 @@ class Bucket:
 
 
 @dataclass
+class Window:
+    """A sliding window: at most `burst` admissions in any `burst / rate` seconds."""
+
+    rate: float
+    burst: int
+    admitted: deque[float] = field(default_factory=deque)
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more fits (0: now)."""
+        span = self.burst / self.rate
+        while self.admitted and self.admitted[0] <= now - span:
+            self.admitted.popleft()
+        return 0.0 if len(self.admitted) < self.burst else self.admitted[0] + span - now
+
+    def take(self, now: float) -> None:
+        """Count one admission (call `wait` first)."""
+        self.admitted.append(now)
+
+
+Budget = Bucket | Window
+
+
+def budget(limits: FloodLimits, rate: float, burst: int) -> Budget:
+    """A budget of `rate` per second and `burst`, in the reading `limits` chose."""
+    return Window(rate, burst) if limits.sliding_window else Bucket(rate, burst)
+
+
+@dataclass
 class ChatTraffic:
     """What the control route shows for one chat."""
 
@@ -92,8 +126,8 @@ class FloodControl:
 
     def __init__(self, limits: FloodLimits) -> None:
         self.limits = limits
-        self.global_bucket = Bucket(limits.global_per_second, limits.global_burst)
-        self.chat_buckets: dict[int, Bucket] = {}
+        self.global_bucket = budget(limits, limits.global_per_second, limits.global_burst)
+        self.chat_buckets: dict[int, Budget] = {}
         self.traffic: dict[int, ChatTraffic] = {}
         self.refused = 0
 
@@ -103,7 +137,7 @@ class FloodControl:
         if method.lower() not in COUNTED_METHODS:
             return
         now = time.monotonic()
-        buckets = [self.global_bucket]
+        buckets: list[Budget] = [self.global_bucket]
         traffic: ChatTraffic | None = None
         if chat is not None:
             buckets.append(self._chat_bucket(chat))
@@ -119,14 +153,14 @@ class FloodControl:
         if traffic is not None:
             traffic.sent.append(now)
 
-    def _chat_bucket(self, chat: JSON) -> Bucket:
+    def _chat_bucket(self, chat: JSON) -> Budget:
         bucket = self.chat_buckets.get(chat["id"])
         if bucket is None:
             limits = self.limits
             if chat["type"] in GROUP_TYPES:
-                bucket = Bucket(limits.group_per_minute / 60.0, limits.group_burst)
+                bucket = budget(limits, limits.group_per_minute / 60.0, limits.group_burst)
             else:
-                bucket = Bucket(limits.chat_per_second, limits.chat_burst)
+                bucket = budget(limits, limits.chat_per_second, limits.chat_burst)
             self.chat_buckets[chat["id"]] = bucket
         return bucket
 

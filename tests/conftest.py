@@ -1,13 +1,8 @@
 """Fixtures shared by every suite: the emulator, a made-up token, settings, the polling runner
-in this process, bot processes.
-# copier: if sandbox
-The handler tests' `tg` and `user` come from tests/sandbox_bot.py.
-# copier: endif
-"""
+in this process, bot processes."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,13 +12,13 @@ from typing import Any
 import pytest
 from aiogram import Dispatcher
 
-from bot.factory import create_bot, create_dispatcher
-from bot.polling.runner import PollingRunner
+from bot.owner import BotRuntime
 from bot.settings import Settings, env_names, load_settings
 from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.logs import LogWatcher, watching
-from tests.helpers.polling import RunningBot
+from tests.helpers.parallel import LeftoverReport, auto_worker_count
+from tests.helpers.polling import RunningBot, poll_in_background
 from tests.helpers.processes import BotProcess, kill_leftovers, write_env_file
 
 # copier: if sandbox
@@ -34,14 +29,29 @@ pytest_plugins = ["tests.sandbox_bot"]
 _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # not an xdist worker: the process that reports
+        config.pluginmanager.register(LeftoverReport(), LeftoverReport.KEY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (pyproject's addopts): workers for a run of directories, none for the fast
+    tier (tests/helpers/parallel.py)."""
+    return auto_worker_count(config)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """No program a test started outlives the run, even one whose test timed out before its
-    own cleanup; the report names any that had to be killed."""
+    own cleanup; the summary names any that had to be killed."""
     killed = kill_leftovers()
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if killed and reporter is not None:
-        reporter.write("\n")
-        reporter.write_line(f"killed {len(killed)} program(s) a test left running: {killed}")
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its controller gathers them
+        workeroutput[LeftoverReport.KEY] = killed
+        return
+    report = session.config.pluginmanager.get_plugin(LeftoverReport.KEY)
+    if isinstance(report, LeftoverReport):
+        report.killed += killed
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +143,26 @@ async def redis_server(tmp_path: Path) -> AsyncIterator[Any]:
 
 
 # copier: endif
+# copier: if database
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:  # yields the server
+    """A PostgreSQL server of this test process (each xdist worker its own; skipped, naming
+    the package, where it is missing): `tests.helpers.postgres.PostgresServer`."""
+    from tests.helpers.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """DATABASE_URL of a new, empty PostgreSQL database of the test's own."""
+    url: str = postgres_server.create_database()
+    return url
+
+
+# copier: endif
 @pytest.fixture
 async def start_runner(
     emulator: Emulator, token: str, make_settings: Callable[..., Settings]
@@ -147,10 +177,7 @@ async def start_runner(
         **kwargs: Any,
     ) -> RunningBot:
         settings = settings or make_settings()
-        runner = PollingRunner(
-            settings, create_bot(settings), dispatcher or create_dispatcher(settings), **kwargs
-        )
-        bot = RunningBot(runner, asyncio.create_task(runner.run()))
+        bot = poll_in_background(BotRuntime(settings, dispatcher=dispatcher), **kwargs)
         running.append(bot)
         if wait_parked:
             await emulator.wait_until(

@@ -9,6 +9,8 @@ still gets every check that can run without the broken values.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 
 from bot.commands.api_checks import (
     TOKEN,
@@ -33,6 +35,10 @@ from bot.commands.report import Report
 from bot.commands.shared_state import add_shared_state_checks
 from bot.commands.telegram import open_bot
 from bot.settings import mask_token
+
+# Optional checks, each `check(ctx) -> Check` in a module that a project may not have (the
+# database option's): present, they run after the shared state's.
+OPTIONAL_CHECKS = ("bot.commands.database_check",)
 
 
 async def doctor(args: argparse.Namespace) -> Report:
@@ -60,6 +66,9 @@ async def doctor(args: argparse.Namespace) -> Report:
         report.add(WEBHOOK.skipped(f"getWebhookInfo not called: {why}"))
 
     await add_shared_state_checks(report, ctx)
+    for name in OPTIONAL_CHECKS:
+        if importlib.util.find_spec(name) is not None:
+            report.add(await importlib.import_module(name).check(ctx))
     report.add(check_flood_control(ctx))
     lock_check, holder = check_lock(ctx)
     report.add(lock_check)

@@ -28,7 +28,7 @@ from bot.factory import create_shared_state
 from bot.runtime.outgoing.retry import call_with_retry
 from bot.runtime.single_poller.holder import check_holder, holder_advice
 from bot.runtime.single_poller.lock import LockUnusable, read_lock_holder
-from bot.settings import Settings
+from bot.settings import PROJECT_NAME, Settings
 from bot.webhook.registration import ensure_webhook
 
 PROBE_TIMEOUT = 10.0
@@ -62,10 +62,7 @@ async def probe_readyz(url: str) -> tuple[bool, str]:
     if status == 404:
         return False, (
             f"GET {url} -> 404: the proxy does not pass /readyz to the app (nginx: add "
-            "`location = /readyz { proxy_pass http://"
-            # copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
-            "tgbot_app; }`"
-            # copier: endfilter
+            f"`location = /readyz {{ proxy_pass http://{PROJECT_NAME.replace('-', '')}_app; }}`"
             " as deploy/nginx/bot.conf does)"
         )
     return False, f"GET {url} -> {status} in {elapsed}: not the webhook app's answer"
@@ -208,10 +205,7 @@ async def rollback(args: argparse.Namespace) -> Report:
     polling_cmd = f"python run.py --env {settings.app_env} --mode polling"
     next_steps = [
         "Stop and disable the webhook app: it receives nothing now, and each time it starts it "
-        "registers the webhook again (e.g. "
-        # copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
-        "`sudo systemctl disable --now tg-bot`).",
-        # copier: endfilter
+        f"registers the webhook again (e.g. `sudo systemctl disable --now {PROJECT_NAME}`).",
         f"Start polling: {polling_cmd} (or set BOT_MODE=polling in "
         f"{settings.env_file.name if settings.env_file else 'the env file'} and run "
         f"python run.py --env {settings.app_env}); it receives the waiting updates first.",

@@ -26,6 +26,8 @@ def command_name(args: argparse.Namespace) -> str:
     """`doctor`, `webhook delete`, `migrate`..."""
     if args.command == "webhook":
         return f"webhook {args.webhook_action}"
+    if args.command == "db":
+        return f"db {args.db_action}"
     return str(args.command)
 
 

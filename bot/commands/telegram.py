@@ -17,7 +17,7 @@ from aiogram.exceptions import (
 from aiogram.types import WebhookInfo
 
 from bot.commands.network import classify_error
-from bot.factory import create_bot, create_dispatcher
+from bot.factory import create_bot, used_update_types
 from bot.settings import Settings
 
 # Seconds one Bot API request of a command may take; commands must not hang a deploy script.
@@ -36,11 +36,7 @@ async def open_bot(settings: Settings) -> AsyncIterator[Bot]:
 
 async def configured_allowed_updates(settings: Settings) -> list[str]:
     """The update types this bot's handlers use: what the webhook should ask Telegram for."""
-    dispatcher = create_dispatcher(settings)
-    try:
-        return dispatcher.resolve_used_update_types()
-    finally:
-        await dispatcher.fsm.close()
+    return used_update_types(settings)
 
 
 def describe_api_error(exc: Exception) -> tuple[str, str]:

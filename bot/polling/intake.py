@@ -10,6 +10,12 @@ that could still be lost.
   fetched again is claimed first, so one that is running or done is skipped. A poller killed
   with kill -9 mid-handler then loses nothing (its claim expires and the next poller handles
   the update) and no handover handles anything twice.
+- Except under a backlog: getUpdates returns at most 100 updates from the offset, so an offset
+  held by a busy chat's running and queued updates would hide every other chat's new ones.
+  When more than PINNED_WINDOW updates lie between the offset and the last one fetched, the
+  offset passes the updates this poller has taken in (running or queued behind their chat,
+  to be handled here), never one it has not: only a poller killed with kill -9 during such a
+  backlog loses those (logged once per backlog).
 - An update aiogram cannot read (`Unreadable`, logged by the runner) is confirmed as soon as
   everything before it in its batch was taken: handling it can never succeed.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 
 from aiogram.fsm.storage.base import StorageKey
@@ -31,6 +38,11 @@ from bot.runtime.stop_signals import StopRequest
 from bot.runtime.updates.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
 from bot.runtime.updates.unreadable import Unreadable
 
+logger = logging.getLogger(__name__)
+
+# Updates the shared record's offset may hold back before it passes the ones taken in here:
+# half of what one getUpdates returns, so a busy chat never hides the others.
+PINNED_WINDOW = 50
 # Seconds before looking again when nothing new could start (every update fetched is still
 # running or held): getUpdates would answer at once with the same updates.
 RECHECK_AFTER = 1.0
@@ -58,6 +70,7 @@ class UpdateIntake:
         self._next: int | None = None  # the last fetched update + 1
         self._pending: set[int] = set()  # fetched, not known to be done
         self._record_backoff = Backoff(RECORD_BACKOFF)
+        self._passing = False  # the offset passes updates taken in here (a backlog)
 
     @property
     def offset(self) -> int | None:
@@ -65,7 +78,24 @@ class UpdateIntake:
         if self.record is None:
             return self._next
         self._pending -= self.tasks.take_settled()
-        return min(self._pending) if self._pending else self._next
+        if not self._pending:
+            return self._next
+        oldest = min(self._pending)
+        assert self._next is not None  # something is pending: something was fetched
+        if self._next - oldest <= PINNED_WINDOW:
+            self._passing = False
+            return oldest
+        ours = self.tasks.running_ids
+        not_ours = [update_id for update_id in self._pending if update_id not in ours]
+        if not self._passing:
+            self._passing = True
+            logger.warning(
+                "A backlog of %d updates: updates taken in by this poller are confirmed before "
+                "they finish, so that other chats' new updates are fetched; a poller killed "
+                "(kill -9) before they finish would lose them.",
+                self._next - oldest,
+            )
+        return min(not_ours) if not_ours else self._next
 
     async def take(self, updates: Batch) -> None:
         """Start what may start; returns once the next getUpdates makes sense."""
@@ -81,8 +111,7 @@ class UpdateIntake:
             if isinstance(update, Unreadable):
                 self._next = update.update_id + 1
                 continue
-            await self.stop.until_stopped(self.tasks.wait_for_slot())
-            self.tasks.start(update)
+            await self._start(update)
             self._next = update.update_id + 1
 
     async def _take_claimed(self, updates: Batch, record: UpdateDeduplicator) -> None:
@@ -107,11 +136,17 @@ class UpdateIntake:
                 self._pending.discard(update_id)
                 count_update(update_type(update), "duplicate")
             elif claim is Claim.NEW:
-                await self.stop.until_stopped(self.tasks.wait_for_slot())
-                self.tasks.start(update)
+                await self._start(update)
                 started += 1
         if not started and self._pending:
             await self._wait_for_progress()
+
+    async def _start(self, update: Update) -> None:
+        # Behind its chat's running handler when there is one: a busy chat never makes the
+        # poller wait for a slot, so other chats' updates go on being fetched.
+        if not await self.tasks.queue_behind_chat(update):
+            await self.stop.until_stopped(self.tasks.wait_for_slot())
+            self.tasks.start(update)
 
     async def _wait_for_progress(self) -> None:
         # Until one of our handlers finishes, or a moment passes (a claim elsewhere may end).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from bot.exit_codes import ExitCode
 from bot.logs import add_log_file
@@ -25,6 +26,9 @@ from bot.runtime.single_poller.supervised import (
 )
 from bot.runtime.stop_signals import stop_signals
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.owner import BotRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -71,37 +75,47 @@ def run_polling(settings: Settings, *, takeover: bool = False) -> int:
 
 async def _poll(settings: Settings, takeover: bool, holder: LockHolder) -> tuple[int, str]:
     # Imported here, after the local lock: aiogram takes seconds to import.
-    from bot.factory import create_bot, create_dispatcher, create_shared_state
+    from bot.owner import BotRuntime, services_failed_message
+
+    # copier: if database
+    if settings.uses_sqlite:  # PostgreSQL is upgraded by the deploy (`python -m bot db upgrade`)
+        from bot.database.startup import upgrade_on_start
+
+        if not await upgrade_on_start(settings):
+            return ExitCode.ERROR, settings.masked_token
+    # copier: endif
+    runtime = BotRuntime(settings)
+    if is_supervised():
+        runtime.dispatcher.startup.register(report_polling)
+    try:
+        await runtime.open()  # the handlers' services; on failure everything is closed again
+    except Exception:
+        logger.exception(services_failed_message(settings))
+        return ExitCode.ERROR, settings.masked_token
+    try:
+        return await _poll_with(runtime, takeover, holder)
+    finally:
+        await runtime.close()
+
+
+async def _poll_with(runtime: BotRuntime, takeover: bool, holder: LockHolder) -> tuple[int, str]:
     from bot.polling.runner import PollingRunner
     from bot.runtime.observability.metrics_server import MetricsServer
 
-    shared = create_shared_state(settings)
+    settings = runtime.settings
     lease: SharedLease | None = None
-    if shared is not None:
-        taken = await shared.take_polling_lease(holder, settings.masked_token)
+    if runtime.shared is not None:
+        taken = await runtime.shared.take_polling_lease(holder, settings.masked_token)
         if isinstance(taken, LeaseRefusal):
             logger.error("%s", taken.message)
-            await shared.close()
             return taken.code, settings.masked_token
         lease = taken
     metrics = MetricsServer(settings)
     if not await metrics.start():
         if lease is not None:
             await lease.stop()  # gives the lease up at once: no other host waits for its TTL
-        if shared is not None:
-            await shared.close()
         return ExitCode.ERROR, settings.masked_token
-    dispatcher = create_dispatcher(settings, shared)
-    if is_supervised():
-        dispatcher.startup.register(report_polling)
-    runner = PollingRunner(
-        settings,
-        create_bot(settings, shared),
-        dispatcher,
-        takeover=takeover,
-        record=shared.deduplicator() if shared is not None else None,
-        lease=lease,
-    )
+    runner = PollingRunner(runtime, takeover=takeover, lease=lease)
     try:
         with stop_signals(runner.request_stop), stop_with_supervisor(runner.request_stop):
             code = await runner.run()

@@ -12,7 +12,6 @@ import os
 import socket
 from typing import TypeVar
 
-from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
     TelegramConflictError,
     TelegramNotFound,
@@ -23,7 +22,7 @@ from aiogram.methods import DeleteWebhook, GetMe, GetUpdates, GetWebhookInfo, Te
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.exit_codes import ExitCode
-from bot.factory import lifecycle_data
+from bot.owner import BotRuntime
 from bot.polling.conflicts import (
     ConflictStreak,
     conflict_diagnosis,
@@ -53,8 +52,7 @@ from bot.runtime.outgoing.retry import (
 )
 from bot.runtime.single_poller.lease import SharedLease
 from bot.runtime.stop_signals import StopRequest, StopRequested
-from bot.runtime.updates.dedup import UpdateDeduplicator, conversation_key
-from bot.settings import Settings
+from bot.runtime.updates.dedup import conversation_key
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,23 +68,24 @@ class PollingRunner:
 
     def __init__(
         self,
-        settings: Settings,
-        bot: Bot,
-        dispatcher: Dispatcher,
+        runtime: BotRuntime,
         *,
         takeover: bool = False,
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
         poll_timeout: int = POLL_TIMEOUT,
         network_backoff: BackoffConfig = NETWORK_BACKOFF,
-        record: UpdateDeduplicator | None = None,
         lease: SharedLease | None = None,
     ) -> None:
-        """`record` is the shared update record and `lease` the cross-host polling lease
-        (both with the shared state); `network_backoff` exists for tests that cannot wait
-        seconds."""
-        self.settings = settings
-        self.bot = bot
-        self.dispatcher = dispatcher
+        """Polls with `runtime`'s bot and dispatcher (the caller enters and leaves the
+        runtime); `lease` is the cross-host polling lease (with the shared state);
+        `network_backoff` exists for tests that cannot wait seconds."""
+        self.runtime = runtime
+        self.settings = settings = runtime.settings
+        self.bot = bot = runtime.bot
+        self.dispatcher = dispatcher = runtime.dispatcher
+        # With the shared state, the shared update record; without it, updates are confirmed
+        # once started (see bot.polling.intake).
+        record = runtime.deduplicator if runtime.shares_state else None
         self.takeover = takeover
         self.poll_timeout = poll_timeout
         self.username: str | None = None
@@ -135,15 +134,13 @@ class PollingRunner:
 
     async def run(self) -> int:
         """Poll until stopped or until polling must not go on; returns the exit code."""
-        started = False
         if self._lease is not None:
             self._lease.start()
         try:
             try:
                 code: int | None = await self._prepare()
                 if code is None:
-                    await self.dispatcher.emit_startup(**lifecycle_data(self.dispatcher, self.bot))
-                    started = True
+                    await self.runtime.emit_startup()
                     self._log_start()
                     code = await self._poll()
                 if code is None:
@@ -163,9 +160,9 @@ class PollingRunner:
             # Only when Ctrl+C could not be turned into a stop request (see stop_signals).
             logger.warning("Interrupted: shutting down.")
             self._stop.set()
-            await self._shutdown(started)
+            await self._shutdown()
             raise
-        await self._shutdown(started)
+        await self._shutdown()
         return code
 
     def _log_start(self) -> None:
@@ -276,16 +273,11 @@ class PollingRunner:
         logger.warning("Telegram asks to slow down (429); polling again in %.0f s.", delay)
         return delay
 
-    async def _shutdown(self, started: bool) -> None:
+    async def _shutdown(self) -> None:
+        # What is left (the services, the storage, the session) the runtime closes.
         await finish_handlers(self._tasks, self.settings.shutdown_timeout, self._abandon)
         await confirm_offset(self.bot, self._intake.offset, hurried=self._abandon.is_set())
         if self._lease is not None:
             await self._lease.stop()  # only now: the confirmation above is a getUpdates too
-        try:
-            if started:
-                await self.dispatcher.emit_shutdown(**lifecycle_data(self.dispatcher, self.bot))
-            else:
-                await self.dispatcher.fsm.close()  # what the shutdown hooks would have closed
-        except Exception:
-            logger.exception("A shutdown hook failed")
-        await self.bot.session.close()
+        # Here, while Ctrl+C is still a stop request (a third one ends a hook that hangs).
+        await self.runtime.emit_shutdown()

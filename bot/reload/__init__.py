@@ -53,11 +53,15 @@ from bot.settings import PROJECT_ROOT, Settings, read_settings
 WEBHOOK_REFUSED = (
     "--reload restarts a polling bot, and this run would serve a webhook (BOT_MODE=webhook or "
     "--mode webhook). "
-    # copier: if sandbox
+)
+# copier: if sandbox
+WEBHOOK_REFUSED += (
     "To try your handlers with restarts on every change, run "
     "`python run.py --sandbox --reload` (on Windows: `.venv\\Scripts\\python run.py --sandbox "
     "--reload`). "
-    # copier: endif
+)
+# copier: endif
+WEBHOOK_REFUSED += (
     "To serve the webhook with restarts on Linux or macOS, run gunicorn with its "
     "own `--reload`: `gunicorn --reload -c deploy/gunicorn.conf.py bot.webhook.app:gunicorn_app`."
 )

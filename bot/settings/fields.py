@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import tomllib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +25,22 @@ def find_project_root(package: Path, cwd: Path) -> Path:
     return cwd.resolve()
 
 
+def find_project_name(root: Path) -> str:
+    """The project's name (its slug): `name` in pyproject.toml, the one place that holds it
+    (copier writes it there); the installed distribution's when `bot` runs from elsewhere."""
+    try:
+        pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return importlib.metadata.packages_distributions()["bot"][0]
+    name: str = tomllib.loads(pyproject)["project"]["name"]
+    return name
+
+
 # Where `.env.*` are read, and what relative LOCK_DIR / LOG_FILE are relative to.
 PROJECT_ROOT = find_project_root(Path(__file__).resolve().parents[1], Path.cwd())
+# The systemd service, the Sentry release and nginx's names are made from it (deploy/render.py
+# reads the same line).
+PROJECT_NAME = find_project_name(PROJECT_ROOT)
 
 AppEnv = Literal["local", "production"]
 BotMode = Literal["polling", "webhook"]
@@ -105,6 +121,10 @@ class Section(BaseModel):
 
     def section_secrets(self) -> list[str]:
         """Values of this section that must never appear in logs or messages."""
+        return []
+
+    def section_problems(self) -> list[tuple[str, str]]:
+        """(key, problem) for every rule between this section's values and the others'."""
         return []
 
     @classmethod

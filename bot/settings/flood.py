@@ -2,8 +2,11 @@
 
 Telegram allows about 1 message per second in one chat (short bursts tolerated), 20 per
 minute in one group and about 30 per second in all; a bot that sends faster gets 429 Too Many
-Requests. The defaults are those limits with bursts a little smaller than Telegram's, so the
-paced bot stays under them even when requests arrive bunched.
+Requests. A burst is counted as a window: at most BURST messages in any BURST / RATE seconds.
+The defaults send no bursts at all, one message every 1 / RATE seconds: evenly spaced messages
+stay under the limit however Telegram counts it (a token bucket, a sliding window), and jitter
+on the way cannot bunch them. A larger burst is safe only when Telegram's own is a multiple of
+it and its window is counted the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ class FloodSettings(BaseModel):
         le=10_000,
     )
     flood_global_burst: int = setting(
-        10, "messages sent at once before the global rate applies", examples=("production",), ge=1
+        1,
+        "messages at most in any FLOOD_GLOBAL_BURST / FLOOD_GLOBAL_RATE seconds, in all chats",
+        examples=("production",),
+        ge=1,
     )
     flood_chat_rate: float = setting(
         1.0,
@@ -38,8 +44,8 @@ class FloodSettings(BaseModel):
         le=1000,
     )
     flood_chat_burst: int = setting(
-        2,
-        "messages sent at once in one chat before its rate applies",
+        1,
+        "messages at most in any FLOOD_CHAT_BURST / FLOOD_CHAT_RATE seconds, in one chat",
         examples=("production",),
         ge=1,
     )
@@ -51,8 +57,8 @@ class FloodSettings(BaseModel):
         le=60_000,
     )
     flood_group_burst: int = setting(
-        3,
-        "messages sent at once in one group before its rate applies",
+        1,
+        "messages at most in one group in any FLOOD_GROUP_BURST / FLOOD_GROUP_RATE minutes",
         examples=("production",),
         ge=1,
     )

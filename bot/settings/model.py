@@ -1,9 +1,9 @@
 """`Settings`: every key the bot reads, one class made of the sections.
 
 Each field carries its type, default, limits and a one-line description (`sections.py` for
-the runtime's, `features.py` for your bot's own); the docs' configuration table is generated
-from these fields and a test holds `env/*.example` to them. Field names are the environment
-variables in lower case (`web_port` is `WEB_PORT`). Load it with
+the runtime's, `handlers/settings.py` for your bot's own); the docs' configuration table is
+generated from these fields and a test holds `env/*.example` to them. Field names are the
+environment variables in lower case (`web_port` is `WEB_PORT`). Load it with
 `bot.settings.load_settings()`, which reports every problem at once.
 """
 
@@ -12,14 +12,13 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.settings import rules
-from bot.settings.features import FeatureSettings
 from bot.settings.fields import USE_DEFAULT, Section, unset
 from bot.settings.flood import FloodSettings
 from bot.settings.observability import ObservabilitySettings
@@ -31,7 +30,12 @@ from bot.settings.sections import (
     WebhookSettings,
 )
 from bot.settings.throttle import ThrottleSettings
+from bot.settings.user import feature_settings
 
+# copier: if database
+from .database_section import DatabaseSettings  # relative: an import section of its own
+
+# copier: endif
 # copier: if redis
 from .redis_section import RedisSettings  # relative: an import section of its own
 
@@ -53,6 +57,12 @@ LOAD_OPTIONS: ContextVar[LoadOptions] = ContextVar(
 )
 
 
+if TYPE_CHECKING:
+    from handlers.settings import FeatureSettings
+else:
+    FeatureSettings = feature_settings()  # yours, read without importing the rest of handlers/
+
+
 class Settings(
     BaseSettings,
     BotSettings,
@@ -61,6 +71,9 @@ class Settings(
     SharedSettings,
     # copier: if redis
     RedisSettings,
+    # copier: endif
+    # copier: if database
+    DatabaseSettings,
     # copier: endif
     FloodSettings,
     ThrottleSettings,
@@ -131,7 +144,7 @@ class Settings(
         base_url = self.webhook_base_url
         if base_url and self.uses_official_api and (refusal := rules.telegram_refusal(base_url)):
             problems.append(("WEBHOOK_BASE_URL", refusal))
-        return problems
+        return problems + self.section_problems()
 
     @property
     def env_file(self) -> Path | None:

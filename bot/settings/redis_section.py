@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import SecretStr, field_validator
 
 from bot.settings import rules
-from bot.settings.fields import Section, setting
+from bot.settings.fields import PROJECT_NAME, Section, setting
 
 SECONDS = "a number of seconds"
 
@@ -23,9 +23,7 @@ class RedisSettings(Section):
         shown_default="unset",
     )
     redis_key_prefix: str = setting(
-        # copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
-        "tgbot",
-        # copier: endfilter
+        PROJECT_NAME.replace("-", ""),
         "first part of every key, so one Redis serves several bots and environments",
         examples=("production",),
     )

@@ -78,6 +78,15 @@ def secret_problem(secret: str) -> str | None:
     )
 
 
+def database_url_problem(url: str) -> str:
+    """Why DATABASE_URL is unusable (its password masked)."""
+    return (
+        f"DATABASE_URL={mask_url(url)!r} is not valid: use sqlite+aiosqlite:///data/bot.sqlite3 "
+        "(a file; relative to the project root) or "
+        "postgresql+asyncpg://user:password@host:5432/name."
+    )
+
+
 def http_url_problem(key: str, url: str) -> str | None:
     """Why `url` is not a usable http(s) URL, or None."""
     parts = urlsplit(url)
@@ -112,12 +121,22 @@ def telegram_refusal(base_url: str) -> str | None:
 TOKEN_MISSING = (
     "BOT_TOKEN is missing: get one from @BotFather (/newbot) and set BOT_TOKEN=<token> in "  # noqa: S105
     "the env file or the environment."
-    # copier: if sandbox
-    " Or try the bot first without one: `python run.py --sandbox`."
-    # copier: endif
 )
+# copier: if sandbox
+TOKEN_MISSING += " Or try the bot first without one: `python run.py --sandbox`."
+# copier: endif
 BASE_URL_REQUIRED = (
     "WEBHOOK_BASE_URL is required in webhook mode: set it to the public https URL of this "
     "server, e.g. https://bot.example.com."
 )
 SECRET_REQUIRED = f"WEBHOOK_SECRET is required in webhook mode: generate one with {KEYGEN_COMMAND}."
+
+
+def sqlite_shared(writers: str) -> str:
+    """Why an SQLite DATABASE_URL is refused with several writers, and the fix."""
+    return (
+        f"DATABASE_URL is an SQLite file, but {writers} would write it at once: SQLite allows "
+        "one writer on one machine, so it would lock or split the data. Use PostgreSQL "
+        "(DATABASE_URL=postgresql+asyncpg://user:password@host:5432/name, see docs/database.md), "
+        "or run one worker (WEB_CONCURRENCY=1) on one host."
+    )

@@ -1,5 +1,5 @@
 """The sections of the settings the runtime reads: the bot, webhook, polling, both modes,
-logging. Your own settings go in `features.py`."""
+logging. Your own settings go in `handlers/settings.py`."""
 
 from __future__ import annotations
 

@@ -5,12 +5,13 @@
 Routes: POST WEBHOOK_PATH (the updates, see `handler.py`), GET /healthz (the process is alive),
 GET /readyz (ready for updates; 503 while starting or draining), GET /metrics (Prometheus; the
 nginx site does not publish it); anything else is a 404.
-Each worker builds its own Bot and Dispatcher and never sets or deletes the webhook.
+Each worker builds its own `BotRuntime` (bot.owner) and never sets or deletes the webhook.
 
-Lifecycle: on_startup emits the dispatcher's startup; on_shutdown (SIGTERM, gunicorn reload)
-drains: new updates get 503, in-flight ones get SHUTDOWN_TIMEOUT seconds; on_cleanup, once
-nothing is in flight, emits the dispatcher's shutdown and closes the FSM storage and the bot
-session (in that order, so a finishing handler can still call the Bot API).
+Lifecycle: on_startup opens the runtime (the handlers' services) and emits the dispatcher's
+startup; on_shutdown (SIGTERM, gunicorn reload) drains: new updates get 503, in-flight ones
+get SHUTDOWN_TIMEOUT seconds; on_cleanup, once nothing is in flight, closes the runtime in its
+one order (shutdown hooks, services, broadcaster, FSM storage, shared state, and the bot
+session last, so a finishing handler can still call the Bot API).
 """
 
 from __future__ import annotations
@@ -19,19 +20,12 @@ import gc
 import logging
 import os
 
-from aiogram import Bot, Dispatcher
 from aiohttp import web
 
-from bot.factory import (
-    create_bot,
-    create_deduplicator,
-    create_dispatcher,
-    create_shared_state,
-    lifecycle_data,
-)
 from bot.logs import setup_logging
+from bot.owner import BotRuntime
 from bot.runtime.observability.metrics_server import metrics_endpoint
-from bot.runtime.updates.dedup import UpdateDeduplicator, conversation_key
+from bot.runtime.updates.dedup import conversation_key
 from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
@@ -42,28 +36,20 @@ from bot.webhook.webhook_info import WebhookInfoWatch
 logger = logging.getLogger(__name__)
 
 HANDLER_KEY = web.AppKey("webhook_handler", WebhookHandler)
-BOT_KEY = web.AppKey("bot", Bot)
-DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
+RUNTIME_KEY = web.AppKey("runtime", BotRuntime)
 
 
-def create_app(
-    settings: Settings,
-    *,
-    bot: Bot | None = None,
-    dispatcher: Dispatcher | None = None,
-    deduplicator: UpdateDeduplicator | None = None,
-) -> web.Application:
-    """The aiohttp app serving the webhook; `bot`, `dispatcher` and `deduplicator` default to
-    the project's own (tests and benchmarks pass theirs), sharing one connection to the
-    shared state when configured. The app closes the bot's session and the FSM storage."""
+def create_app(settings: Settings, runtime: BotRuntime | None = None) -> web.Application:
+    """The aiohttp app serving the webhook with `runtime` (built from the settings unless
+    given: tests and benchmarks pass theirs). The app owns it: enters it at startup and leaves
+    it at cleanup, once the updates in flight are drained."""
     secret = settings.webhook_secret_value  # ConfigError without one
     try:
         client_addresses = ClientAddressResolver(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError([str(exc)]) from None
-    shared = create_shared_state(settings)
-    bot = bot or create_bot(settings, shared)
-    dispatcher = dispatcher or create_dispatcher(settings, shared)
+    runtime = runtime or BotRuntime(settings)
+    bot, dispatcher, shared = runtime.bot, runtime.dispatcher, runtime.shared
 
     handler = WebhookHandler(
         bot,
@@ -72,7 +58,7 @@ def create_app(
         max_body_bytes=settings.webhook_max_body_bytes,
         max_in_flight=settings.webhook_max_in_flight,
         read_timeout=settings.web_read_timeout,
-        deduplicator=deduplicator or create_deduplicator(shared),
+        deduplicator=runtime.deduplicator,
         client_addresses=client_addresses,
         ip_allowlist=settings.webhook_ip_allowlist,
         shared_state_down=shared.unavailable_reason if shared else (lambda: None),
@@ -84,8 +70,7 @@ def create_app(
     # client_max_size: aiohttp refuses larger bodies itself (chunked ones included).
     app = web.Application(client_max_size=settings.webhook_max_body_bytes)
     app[HANDLER_KEY] = handler
-    app[BOT_KEY] = bot
-    app[DISPATCHER_KEY] = dispatcher
+    app[RUNTIME_KEY] = runtime
     app.router.add_post(settings.webhook_path, handler.handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -94,7 +79,8 @@ def create_app(
     webhook_info = WebhookInfoWatch(bot, settings.webhook_info_interval)
 
     async def on_startup(app: web.Application) -> None:
-        await dispatcher.emit_startup(**lifecycle_data(dispatcher, bot, app=app))
+        await runtime.open()
+        await runtime.emit_startup(app=app)
         handler.started = True
         webhook_info.start()
 
@@ -103,13 +89,7 @@ def create_app(
         await handler.drain(settings.shutdown_timeout)
 
     async def on_cleanup(app: web.Application) -> None:
-        try:
-            await dispatcher.emit_shutdown(**lifecycle_data(dispatcher, bot, app=app))
-        finally:
-            await dispatcher.fsm.close()
-            if shared is not None:
-                await shared.close()
-            await bot.session.close()
+        await runtime.close()  # shutdown hooks, services, broadcaster, storage, state, session
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)

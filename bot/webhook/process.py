@@ -12,9 +12,10 @@ import logging
 import sys
 
 from bot.exit_codes import ExitCode
+from bot.owner import services_failed_message
 from bot.runtime.stop_signals import stop_signals
 from bot.settings import ConfigError, Settings
-from bot.webhook.app import BOT_KEY, DISPATCHER_KEY, create_app, freeze_startup_objects
+from bot.webhook.app import RUNTIME_KEY, create_app, freeze_startup_objects
 from bot.webhook.listener import listen, make_runner
 from bot.webhook.registration import register_for_deploy, shared_state_problem
 
@@ -33,21 +34,32 @@ async def _serve(settings: Settings) -> int:
     if problem := await shared_state_problem(settings):
         logger.error(problem)
         return ExitCode.CONFIG
+    # copier: if database
+    # Without gunicorn this process is the whole deploy: it migrates, as gunicorn's master does.
+    from bot.database.startup import upgrade_on_start
+
+    if not await upgrade_on_start(settings):
+        return ExitCode.ERROR
+    # copier: endif
     try:
         app = create_app(settings)
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return ExitCode.CONFIG
-    bot, dispatcher = app[BOT_KEY], app[DISPATCHER_KEY]
-
-    code = await register_for_deploy(bot, settings, dispatcher.resolve_used_update_types())
+    runtime = app[RUNTIME_KEY]
+    allowed = runtime.dispatcher.resolve_used_update_types()
+    code = await register_for_deploy(runtime.bot, settings, allowed)
     if code != ExitCode.OK:
-        await bot.session.close()
-        await dispatcher.fsm.close()
+        await runtime.close()
         return code
 
     runner = make_runner(app, settings)
-    await runner.setup()
+    try:
+        await runner.setup()  # the app's startup: opens the runtime (the handlers' services)
+    except Exception:
+        logger.exception(services_failed_message(settings))
+        await runtime.close()
+        return ExitCode.ERROR
     listener: asyncio.Server | None = None
     try:
         try:

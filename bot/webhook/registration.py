@@ -32,7 +32,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramUna
 from aiogram.types import WebhookInfo
 
 from bot.exit_codes import ExitCode
-from bot.factory import create_bot, create_dispatcher, create_shared_state
+from bot.factory import create_bot, create_shared_state, used_update_types
 from bot.runtime.outgoing.api_errors import token_rejected_message
 from bot.runtime.outgoing.retry import RetryPolicy, call_with_retry
 from bot.settings import ConfigError, Settings
@@ -205,15 +205,13 @@ async def register_for_deploy(
 
 
 async def register_once(settings: Settings) -> ExitCode:
-    """Check the shared state (when configured), then build a Bot and the dispatcher (for its update
-    types), register, close them again: what a deploy does once before serving."""
+    """Check the shared state (when configured), then build a Bot, register with the handlers'
+    update types, close it again: what a deploy does once before serving."""
     if problem := await shared_state_problem(settings):
         logger.error(problem)
         return ExitCode.CONFIG
     bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings)
     try:
-        return await register_for_deploy(bot, settings, dispatcher.resolve_used_update_types())
+        return await register_for_deploy(bot, settings, used_update_types(settings))
     finally:
         await bot.session.close()
-        await dispatcher.fsm.close()

@@ -36,7 +36,7 @@ async def test_doctor_on_a_healthy_local_setup_exits_0_and_changes_nothing(
     assert methods == {"getMe", "getWebhookInfo"}
     assert token not in text.out + as_json.out
     # The effective flood limits, Telegram's by default, in one budget per process.
-    assert "30 msg/s in all (bursts of 10), 1 msg/s per chat" in text.out
+    assert "30 msg/s in all (evenly spaced), 1 msg/s per chat" in text.out
     flood = as_json.check("flood_control")["details"]
     assert (flood["global_per_second"], flood["group_per_minute"], flood["shared"]) == (
         30,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from bot.exit_codes import ExitCode
 from bot.runtime.shared.redis.connection import RedisConnection
 from bot.runtime.shared.redis.lease import PollingLease
@@ -65,8 +67,13 @@ async def test_migrate_refuses_while_another_host_holds_the_polling_lease(
     project: Path,
     production_env: dict[str, str],
     redis_server: RedisServer,
+    request: pytest.FixtureRequest,
 ) -> None:
     values = {**production_env, "REDIS_URL": redis_server.url}
+    # copier: if database
+    # Hosts sharing state in production: SQLite is refused, so a PostgreSQL of the test's own.
+    values["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    # copier: endif
     env_file = write_env(project, "production", values)
     shared = await hold_lease_elsewhere(env_file, project)
     try:

@@ -22,7 +22,7 @@ from tests.helpers.stack import (
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, token: str) -> AsyncIterator[Stack]:
+async def stack(tmp_path: Path, token: str, request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
     find_nginx()
     cert_dir, client_ssl = make_certificate(tmp_path / "certs")
     socket_dir = short_socket_dir()
@@ -37,8 +37,14 @@ async def stack(tmp_path: Path, token: str) -> AsyncIterator[Stack]:
         delivery_ssl=client_ssl, retry_first_delay=0.05, retry_max_delay=0.5, webhook_timeout=20
     ) as tg:
         await nginx.start()
+        database: dict[str, str] = {}
+        # copier: if database
+        # Two workers: SQLite would be refused, so a PostgreSQL database of the test's own.
+        database["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+        # copier: endif
         env = gunicorn_env(
             {
+                **database,
                 "BOT_TOKEN": token,
                 "APP_ENV": "production",
                 "ENV_FILE": str(env_file),

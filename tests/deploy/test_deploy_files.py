@@ -1,10 +1,7 @@
 """The shipped deploy files: rendered, checked by their own tools, and read where no tool runs.
 
 deploy/render.py fills them in; `nginx -t` checks the site, `systemd-analyze verify` the unit.
-# copier: if docker
-Docker does not run on the test machines: the Dockerfile and compose file are checked by
-reading them (non-root user, the production command, the env files, the dev profile).
-# copier: endif
+The Dockerfile and compose file are in test_docker_files.py.
 """
 
 from __future__ import annotations
@@ -61,9 +58,10 @@ def test_shipped_nginx_site_passes_nginx_t_and_keeps_the_secret_header_out_of_lo
     assert checked.returncode == 0, checked.stderr
     site = (DEPLOY / "nginx" / "bot.conf").read_text().lower()
     assert "$http_x_telegram_bot_api_secret_token" not in site
+    # Its access log uses the header-free format, both named after the project ({{NAME_ID}}).
     assert (
-        f"log_format {SERVICE_ID}" in site
-        and "access_log {{log_dir=/var/log/nginx}}/" + f"{SERVICE}.access.log {SERVICE_ID};" in site
+        "log_format {{name_id}}" in site
+        and "access_log {{log_dir=/var/log/nginx}}/{{name}}.access.log {{name_id}};" in site
     )
 
 
@@ -71,9 +69,10 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed (Debian package `systemd`)")
-    # The unit rendered for a project in tmp_path, with the gunicorn it names really there.
+    # The unit rendered for a project in tmp_path, with the programs it names really there.
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "gunicorn").symlink_to(shutil.which("gunicorn") or sys.executable)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)  # ExecReload's migration
     (tmp_path / ".env.production").write_text("")
     unit = tmp_path / f"{SERVICE}.service"
     unit.write_text(render(DEPLOY / "systemd" / "bot.service", APP_DIR=str(tmp_path)))
@@ -199,48 +198,6 @@ async def test_gunicorn_refuses_a_graceful_timeout_shorter_than_the_drain(
     assert "graceful_timeout (10 s) must be longer than SHUTDOWN_TIMEOUT" in master.output
 
 
-# copier: if docker
-def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
-    lines = [line.strip() for line in (DEPLOY / "Dockerfile").read_text().splitlines()]
-    # copier: filter replace("3.11", python_version)
-    assert "FROM python:3.11-slim" in lines
-    # copier: endfilter
-    locked = lines.index("RUN pip install -r requirements/prod.txt")
-    assert locked < lines.index("RUN pip install --no-deps .")
-    user = [line for line in lines if line.startswith("USER ")]
-    assert user == [f"USER {SERVICE_ID}"]
-    assert lines.index(user[0]) < next(i for i, x in enumerate(lines) if x.startswith("CMD"))
-    assert lines[-1] == (
-        'CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "bot.webhook.app:gunicorn_app"]'
-    )
-    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
-    assert ".env.*" in ignored and ".env" in ignored
-    copied = [line.split()[1] for line in lines if line.startswith("COPY ")]
-    assert "sandbox" not in copied and "tests" not in copied  # development tools only
-
-
-def test_compose_trusts_only_its_own_network_gateway_and_publishes_on_loopback() -> None:
-    import yaml
-
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    bot = compose["services"]["bot"]
-    # What runs beside the bot (its shared state) is on its network only, never published.
-    beside = [s for name, s in compose["services"].items() if name not in ("bot", "bot-dev")]
-    network = compose["networks"]["bot"]["ipam"]["config"][0]
-    gateway = network["gateway"]
-
-    # Not every Docker bridge (172.16.0.0/12): any container there could forge its address.
-    assert (
-        bot["environment"]["TRUSTED_PROXIES"] == gateway == "${BOT_NETWORK_GATEWAY:-172.31.240.1}"
-    )
-    assert network["subnet"] == "${BOT_NETWORK_SUBNET:-172.31.240.0/24}"
-    assert bot["networks"] == ["bot"] and all(s["networks"] == ["bot"] for s in beside)
-    assert bot["ports"] == ["127.0.0.1:8080:8080"] and not any("ports" in s for s in beside)
-    assert bot["env_file"] == "../.env.production"
-    assert compose["services"]["bot-dev"]["profiles"] == ["dev"]
-
-
-# copier: endif
 def test_the_production_install_holds_the_runtime_and_the_handlers_but_not_the_sandbox() -> None:
     # What setuptools puts in the wheel, found the way `pip install .` finds it.
     found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]

@@ -41,7 +41,7 @@ class TwoHosts:
 
 @pytest.fixture
 async def two_hosts(
-    tmp_path: Path, token: str, redis_server: RedisServer
+    tmp_path: Path, token: str, redis_server: RedisServer, request: pytest.FixtureRequest
 ) -> AsyncIterator[TwoHosts]:
     find_nginx()
     cert_dir, client_ssl = make_certificate(tmp_path / "certs")
@@ -54,6 +54,11 @@ async def two_hosts(
     gate = tmp_path / "slow-handlers-wait"
     gate.touch()
     masters: list[Program] = []
+    database: dict[str, str] = {}
+    # copier: if database
+    # Two hosts: one PostgreSQL (SQLite would be refused), migrated once by the first master.
+    database["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    # copier: endif
     async with Emulator(
         delivery_ssl=client_ssl, retry_first_delay=0.05, retry_max_delay=0.5, webhook_timeout=20
     ) as tg:
@@ -76,6 +81,7 @@ async def two_hosts(
                     "SHUTDOWN_TIMEOUT": "5",
                     "HANDLERS_MODULE": "tests.fixtures.slow_handlers",
                     "SLOW_HANDLER_GATE": str(gate),
+                    **database,
                 }
                 masters.append(await gunicorn(gunicorn_env(values)).start())
             for master in masters:

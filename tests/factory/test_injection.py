@@ -9,10 +9,10 @@ from inspect import signature
 from aiohttp import web
 
 from bot.exit_codes import ExitCode
-from bot.factory import create_dispatcher
+from bot.owner import BotRuntime
+from bot.services import Broadcasts
 from bot.settings import Settings
 from bot.webhook.app import create_app
-from handlers.broadcast import Broadcasts
 from sandbox import Emulator
 from tests.fixtures import recording_handlers
 from tests.helpers.constants import SECRET
@@ -47,16 +47,19 @@ async def test_startup_and_shutdown_hooks_receive_the_same_data_in_both_modes(
     assert {"settings", "service", "bot", "bots", "dispatcher", "broadcaster"} <= in_polling[
         "startup"
     ]
-    # The command menu of handlers.setup() was published, once per start.
-    assert len(emulator.api_calls(token, "setMyCommands")) == 2
+    # The command menu (handlers' commands router) was published once per start: in each
+    # shipped language, then the default one for every other language.
+    published = [c.params.get("language_code") for c in emulator.api_calls(token, "setMyCommands")]
+    assert published == ["en", "ru", None] * 2
 
 
-def test_handlers_receive_a_broadcaster_that_is_what_the_broadcast_command_needs(
+async def test_handlers_receive_a_broadcaster_that_is_what_the_broadcast_command_needs(
     make_settings: MakeSettings,
 ) -> None:
-    # handlers/broadcast.py types the argument with its own Protocol (handlers import no
-    # runtime module): the runtime's object must keep fitting it.
-    broadcaster = create_dispatcher(make_settings())["broadcaster"]
+    # handlers/broadcast.py types the argument with bot.services.Broadcasts (handlers import
+    # no runtime module): the runtime's object must keep fitting it.
+    async with BotRuntime(make_settings()) as runtime:
+        broadcaster = runtime.dispatcher["broadcaster"]
     assert isinstance(broadcaster, Broadcasts)
     assert signature(broadcaster.start).parameters.keys() == signature(
         Broadcasts.start

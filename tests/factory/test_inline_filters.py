@@ -10,16 +10,17 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
-from bot.factory import create_dispatcher
+from bot.owner import BotRuntime
 from bot.runtime.updates.inline_filters import run_pure_filters_inline
 from bot.settings import load_settings
 from sandbox import Emulator
 from tests.helpers.constants import TOKEN
 
 
-def test_the_template_dispatcher_awaits_every_magic_and_state_filter(tmp_path: Path) -> None:
+async def test_the_template_dispatcher_awaits_every_magic_and_state_filter(tmp_path: Path) -> None:
     settings = load_settings(overrides={"BOT_TOKEN": TOKEN}, root=tmp_path, environment=False)
-    dispatcher = create_dispatcher(settings)
+    async with BotRuntime(settings) as runtime:
+        dispatcher = runtime.dispatcher
 
     filters = [
         f

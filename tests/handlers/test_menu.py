@@ -3,6 +3,11 @@
 from sandbox.testing import TestUser
 
 
+async def test_start_lists_the_menu_among_the_commands(user: TestUser) -> None:
+    reply = await user.send("/start")
+    assert "/menu - an inline keyboard" in reply.text
+
+
 async def test_a_pressed_button_shows_a_toast_and_edits_the_menu(user: TestUser) -> None:
     menu = await user.send("/menu")
     assert menu.buttons == ["Apple", "Banana", "Cherry"]

@@ -7,9 +7,6 @@ async def test_start_greets_the_user_by_name_and_lists_the_commands(user: TestUs
     reply = await user.send("/start")
     assert reply.text.startswith("Hello, Ada!")
     assert "/help - this list" in reply.text
-    # copier: if example_handlers
-    assert "/menu - an inline keyboard" in reply.text
-    # copier: endif
 
 
 async def test_help_lists_the_commands(user: TestUser) -> None:

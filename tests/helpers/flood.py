@@ -11,6 +11,8 @@ from bot.settings import Settings, load_settings
 from sandbox import ApiCall, Emulator, FloodLimits
 
 TELEGRAM = FloodLimits()
+# How the emulator counts the limits (`FloodLimits.sliding_window`): the flood tests run under each.
+READINGS = ("token bucket", "sliding window")
 # The `limited_emulator` fixture: starts one with Telegram's limits `scale` times faster.
 StartEmulator = Callable[[float], Awaitable[Emulator]]
 ADMIN = 1  # the chat the broadcasts report to
@@ -22,7 +24,7 @@ BROADCAST_REPORT = re.compile(
 
 def bot_limits(scale: float) -> dict[str, str]:
     """FLOOD_* settings for a bot facing `TELEGRAM.scaled(scale)` (the bot's bursts stay the
-    defaults, smaller than the emulator's)."""
+    defaults)."""
     limits = TELEGRAM.scaled(scale)
     return {
         "FLOOD_GLOBAL_RATE": str(limits.global_per_second),
@@ -45,6 +47,17 @@ def delivered(tg: Emulator, token: str) -> list[ApiCall]:
 def too_many_requests(tg: Emulator, token: str) -> int:
     """How many 429s the bot received."""
     return sum(c.error_code == 429 for c in tg.api_calls(token))
+
+
+def most_in_one_window(times: list[float], window: float) -> int:
+    """The largest number of `times` within any `window` seconds (a sliding window's count)."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
 
 
 def span(calls: list[ApiCall]) -> float:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiogram.utils.backoff import BackoffConfig
 
+from bot.owner import BotRuntime
 from bot.polling.runner import PollingRunner
 
 # Retries a test can wait for: 50 ms, doubling to 200 ms.
@@ -27,3 +29,19 @@ class RunningBot:
         """What Ctrl+C does: request a stop, wait for the exit code."""
         self.runner.request_stop()
         return await self.exit_code(timeout)
+
+
+def poll_in_background(runtime: BotRuntime, **kwargs: Any) -> RunningBot:
+    """A PollingRunner on `runtime` as a task, opening the runtime (unless opened already)
+    and closing it around its run as `python run.py` does; `kwargs` go to the runner."""
+    runner = PollingRunner(runtime, **kwargs)
+
+    async def run() -> int:
+        try:
+            if not runtime.opened:
+                await runtime.open()
+            return await runner.run()
+        finally:
+            await runtime.close()
+
+    return RunningBot(runner, asyncio.create_task(run()))

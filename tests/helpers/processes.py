@@ -28,6 +28,10 @@ def free_port() -> int:
 def write_env_file(path: Path, values: Mapping[str, object]) -> Path:
     """Write a `.env`-style file; the tests pass it with --env-file so a developer's own
     `.env.local` never leaks into a test."""
+    # copier: if database
+    # A bot's database beside its env file (the test's folder), never the project's data/.
+    values = {"DATABASE_URL": f"sqlite+aiosqlite:///{path.parent / 'bot.sqlite3'}", **values}
+    # copier: endif
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return path
 

@@ -24,13 +24,11 @@ import pytest
 
 from bot.settings import env_names
 from sandbox import Emulator
-from tests.helpers.constants import DEPLOY_WEBHOOK_PATH, SERVICE
+from tests.helpers.constants import DEPLOY_WEBHOOK_PATH, SERVICE, SERVICE_ID
 from tests.helpers.processes import ROOT, Program, free_port
 
 DEPLOY = ROOT / "deploy"
-# copier: filter replace("tg-bot", slug) | replace("tgbot", slug_id)
-SERVER_NAME = "tgbot.test"
-# copier: endfilter
+SERVER_NAME = f"{SERVICE_ID}.test"
 
 
 def find_nginx() -> str:

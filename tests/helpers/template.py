@@ -23,8 +23,11 @@ from tests.helpers.project_copy import fresh_copy
 # A `# copier:` line is template syntax: rendering removes it (copier.yml, `block_start_string`).
 DIRECTIVE = re.compile(r"^[ \t]*# copier:.*\n?", re.MULTILINE)
 # Lines of the template's own (its docs site, its benchmarks): never in a generated project.
+# An `if false` block with an `else` is not one: its lines are the root's, and its `else`
+# includes a fragment of .copier/ that renders to them with the root's answers.
 TEMPLATE_ONLY_LINES = re.compile(
-    r"^[ \t]*# copier: if false\n.*?^[ \t]*# copier: endif\n", re.MULTILINE | re.DOTALL
+    r"^[ \t]*# copier: if false\n(?:(?!^[ \t]*# copier: else).)*?^[ \t]*# copier: endif\n",
+    re.MULTILINE | re.DOTALL,
 )
 # The root's own answers: rendered with them, every root file comes out as it is.
 ROOT_ANSWERS = {
@@ -36,7 +39,13 @@ ROOT_ANSWERS = {
     ),
     "author": "The tg-bot template authors",
 }
-EVERY_OPTION_OFF = {"redis": False, "docker": False, "sandbox": False, "example_handlers": False}
+EVERY_OPTION_OFF = {
+    "redis": False,
+    "database": False,
+    "docker": False,
+    "sandbox": False,
+    "example_handlers": False,
+}
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",

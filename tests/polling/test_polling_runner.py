@@ -342,17 +342,33 @@ async def test_after_handlers_were_abandoned_the_offset_confirmation_is_tried_on
     assert logs.count("Could not confirm the updates handled before", logging.WARNING) == 1
 
 
-async def test_updates_are_handled_concurrently(
+async def test_other_chats_are_handled_while_one_chats_handler_runs(
     emulator: Emulator, token: str, start_runner: StartRunner
 ) -> None:
     gate = Gate()
     await start_runner(dispatcher=gate.dispatcher())
     emulator.send_command(token, "/gate")
     await gate.entered.wait()
-    emulator.send_text(token, "not blocked by the slow one")
-    await answered(emulator, token, "not blocked by the slow one")
+    emulator.send_text(token, "not blocked by the slow one", chat_id=200)
+    await answered(emulator, token, "not blocked by the slow one", chat_id=200)
     gate.open.set()
-    await emulator.wait_bot_messages(token, 100, 2)
+    await emulator.wait_bot_messages(token, 100, 1)
+
+
+async def test_one_chats_updates_are_handled_in_order_one_at_a_time(
+    emulator: Emulator, token: str, start_runner: StartRunner
+) -> None:
+    gate = Gate()
+    await start_runner(dispatcher=gate.dispatcher())
+    emulator.send_command(token, "/gate")
+    await gate.entered.wait()
+    emulator.send_text(token, "after the gate")
+    emulator.send_text(token, "another chat", chat_id=200)
+    await answered(emulator, token, "another chat", chat_id=200)  # fetched past both
+    assert texts(emulator, token, 100) == []  # waits behind the running handler
+    gate.open.set()
+    await answered(emulator, token, "after the gate")
+    assert texts(emulator, token, 100) == ["gate passed", "after the gate"]
 
 
 async def test_startup_and_shutdown_hooks_run_and_the_fsm_storage_is_closed(

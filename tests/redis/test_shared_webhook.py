@@ -9,7 +9,7 @@ import logging
 
 import aiohttp
 import pytest
-from aiogram import Router
+from aiogram import Dispatcher, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
@@ -21,14 +21,13 @@ from tests.helpers.constants import SECRET
 from tests.helpers.metrics import scrape
 from tests.helpers.redis import KEY_PREFIX, RedisServer
 from tests.helpers.webhook import Gate, StartApp
-from tests.redis.conftest import shared_dispatcher
 
 
 async def test_an_update_sent_to_two_workers_at_once_is_handled_once(
     start_worker: StartApp, redis_settings: Settings, emulator: Emulator, token: str
 ) -> None:
     gate = Gate()
-    first = await start_worker(dispatcher=gate.dispatcher(shared_dispatcher(redis_settings)))
+    first = await start_worker(dispatcher=gate.dispatcher)
     second = await start_worker()
     update = emulator.send_text(token, "once", chat_id=701)
 
@@ -73,6 +72,11 @@ class Timeline:
 
         return router
 
+    def dispatcher(self, dispatcher: Dispatcher) -> Dispatcher:
+        """`dispatcher` with the `/work` router included."""
+        dispatcher.include_router(self.router())
+        return dispatcher
+
 
 async def test_a_conversation_runs_one_update_at_a_time_across_workers_other_chats_in_parallel(
     start_worker: StartApp, redis_settings: Settings, emulator: Emulator, token: str
@@ -80,9 +84,7 @@ async def test_a_conversation_runs_one_update_at_a_time_across_workers_other_cha
     timeline = Timeline()
     workers = []
     for _ in range(3):
-        dispatcher = shared_dispatcher(redis_settings)
-        dispatcher.include_router(timeline.router())
-        workers.append(await start_worker(dispatcher=dispatcher))
+        workers.append(await start_worker(dispatcher=timeline.dispatcher))
     updates = [emulator.send_command(token, "/work", chat) for chat in (702, 702, 703)]
 
     posts = [asyncio.create_task(w.post(u)) for w, u in zip(workers, updates, strict=True)]
@@ -184,8 +186,7 @@ async def test_an_update_abandoned_at_shutdown_leaves_no_lock_and_no_claim_behin
     token: str,
 ) -> None:  # fmt: skip
     gate = Gate()  # never released: the handler is still running at the shutdown timeout
-    dispatcher = gate.dispatcher(shared_dispatcher(redis_settings))
-    worker = await start_worker(dispatcher=dispatcher, shutdown_timeout=0.2)
+    worker = await start_worker(dispatcher=gate.dispatcher, shutdown_timeout=0.2)
     update = emulator.send_text(token, "stuck", chat_id=707)
     in_flight = asyncio.create_task(worker.post(update))
     await gate.started.wait()

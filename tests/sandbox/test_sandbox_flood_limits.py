@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from sandbox import Emulator, FloodLimits
+from sandbox.flood import Bucket, Window
 from tests.helpers.emulator import call
 
 # Slow rates, so that no token comes back while a test runs.
@@ -107,3 +108,16 @@ async def test_without_flood_limits_the_emulator_answers_every_message(
     statuses = [(await send(http, tg, token, 1))[0] for _ in range(20)]
     assert statuses == [200] * 20
     assert tg.flood_report(token) == {"limits": None, "chats": []}
+
+
+def test_a_sliding_window_refuses_the_burst_a_token_bucket_of_the_same_limit_admits() -> None:
+    # 30 a second, 30 at once: the bucket refills half its burst in half a second, the window
+    # admits nothing more until a second has passed since the first 30.
+    window, bucket = Window(30.0, 30), Bucket(30.0, 30)
+    for budget in (window, bucket):
+        for _ in range(30):
+            assert budget.wait(100.0) == 0.0
+            budget.take(100.0)
+    assert bucket.wait(100.5) == 0.0
+    assert window.wait(100.5) == pytest.approx(0.5)
+    assert window.wait(101.0) == 0.0

@@ -100,3 +100,33 @@ def test_the_dispatchers_pure_filters_are_all_found() -> None:
     )
     router_filters = router.message._handler.filters or []
     assert asyncio.iscoroutinefunction(router_filters[0].callback)
+
+
+async def test_an_inner_middleware_sees_the_chosen_handler_and_its_argument_names() -> None:
+    # bot/per_update.py opens a per-update service only for a handler that names it: it reads
+    # `data["handler"]` (a HandlerObject) and its `params`, and registers itself on the
+    # dispatcher's observers so that it wraps the handlers of nested routers too.
+    seen: list[Any] = []
+
+    async def spy(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+        seen.append(data.get("handler"))
+        return await handler(event, data)
+
+    async def handler(message: Any, db: Any = None) -> None:
+        return None
+
+    dispatcher = Dispatcher()
+    router = Router()
+    router.message.register(handler)
+    dispatcher.include_router(router)
+    dispatcher.message.middleware(spy)
+    await dispatcher.propagate_event(update_type="message", event=object())
+
+    fix = "update bot/per_update.py (how it learns which arguments the handler takes)"
+    assert seen and isinstance(seen[0], HandlerObject), (
+        f"aiogram {aiogram.__version__} no longer passes an inner middleware of a parent "
+        f"router the chosen handler as data['handler']: {fix}"
+    )
+    assert "db" in getattr(seen[0], "params", set()), (
+        f"aiogram {aiogram.__version__} changed HandlerObject.params: {fix}"
+    )

@@ -112,33 +112,16 @@ def test_the_bot_runs_with_the_same_flags_minus_the_reloaders_own() -> None:
     argv = child_command(args)
     assert argv[0] == sys.executable and Path(argv[1]).name == "run.py"
     assert argv[2:] == ["--env", "local", "--env-file", "my.env", "--mode", "polling", "--takeover"]
-    # copier: if sandbox
-    sandbox = child_command(build_parser().parse_args(["--sandbox", "--reload", "--open"]))
-    assert sandbox[2:] == []
-    # copier: endif
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["--reload"],
-        ["run", "--reload", "--mode", "webhook"],
-        # copier: if sandbox
-        ["--sandbox", "--reload", "--mode", "webhook"],
-        # copier: endif
-    ],
-)
-def test_webhook_mode_is_refused_naming_the_sandbox_and_gunicorn(
+# The sandbox's cases (its flags, its hint) are in tests/unit/test_sandbox_reload.py.
+@pytest.mark.parametrize("argv", [["--reload"], ["run", "--reload", "--mode", "webhook"]])
+def test_webhook_mode_is_refused_naming_gunicorn(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     write_env_file(tmp_path / ".env.local", {"BOT_TOKEN": TOKEN, **WEBHOOK})
     assert main(argv, root=tmp_path) == ExitCode.CONFIG
-    output = capsys.readouterr()
-    assert "gunicorn --reload" in output.err
-    # copier: if sandbox
-    assert "python run.py --sandbox --reload" in output.err
-    # copier: endif
-    assert "Sandbox:" not in output.out  # refused before a sandbox started
+    assert "gunicorn --reload" in capsys.readouterr().err
 
 
 def test_a_bot_exiting_on_its_own_says_why_and_what_starts_it_again() -> None:

@@ -86,7 +86,7 @@ def test_a_setting_a_handler_reads_lives_in_its_field_the_env_examples_and_the_h
     if tracked.returncode not in (0, 1):
         pytest.skip(f"needs the project in git (`git init`, `git add -A`): {tracked.stderr}")
     assert set(tracked.stdout.split()) == {
-        "bot/settings/features.py",
+        "handlers/settings.py",
         "env/.env.local.example",
         "env/.env.production.example",
         "handlers/__init__.py",

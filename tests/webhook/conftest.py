@@ -11,7 +11,7 @@ import pytest
 from aiogram import Dispatcher
 from pydantic import SecretStr
 
-from bot.factory import create_bot, create_dispatcher
+from bot.owner import BotRuntime
 from bot.settings import Settings
 from bot.webhook.app import create_app
 from sandbox import Emulator
@@ -40,7 +40,7 @@ def settings(emulator: Emulator, token: str, tmp_path: Path) -> Settings:
 async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
     """Serve create_app(settings, ...) on a loopback port; `changes` replace settings fields.
 
-    The dispatcher (create_dispatcher's by default) records every update that reaches it.
+    The dispatcher (the runtime's own by default) records every update that reaches it.
     """
     started: list[App] = []
     # A fresh connection per request: a keep-alive connection would outlive a stopped app.
@@ -48,15 +48,15 @@ async def start_app(settings: Settings) -> AsyncIterator[StartApp]:
 
     async def start(dispatcher: Dispatcher | None = None, **changes: Any) -> App:
         app_settings = settings.model_copy(update=changes)
-        dispatcher = dispatcher or create_dispatcher(app_settings)
+        runtime = BotRuntime(app_settings, dispatcher=dispatcher)
         reached: list[int] = []
 
         async def record(handler: Any, event: Any, data: dict[str, Any]) -> Any:
             reached.append(event.update_id)
             return await handler(event, data)
 
-        dispatcher.update.outer_middleware(record)
-        app = create_app(app_settings, bot=create_bot(app_settings), dispatcher=dispatcher)
+        runtime.dispatcher.update.outer_middleware(record)
+        app = create_app(app_settings, runtime)
         started.append(await serve_app(app, app_settings, http, reached))
         return started[-1]
 

@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from pydantic import SecretStr
 
 from bot.exit_codes import ExitCode
-from bot.factory import create_bot, create_dispatcher
+from bot.factory import create_bot, used_update_types
 from bot.runtime.outgoing.retry import RetryPolicy
 from bot.settings import Settings
 from bot.webhook.registration import ensure_webhook, register_for_deploy, state_path
@@ -28,7 +28,7 @@ async def bot(settings: Settings) -> AsyncIterator[Bot]:
 
 @pytest.fixture
 def allowed(settings: Settings) -> list[str]:
-    return create_dispatcher(settings).resolve_used_update_types()
+    return used_update_types(settings)
 
 
 def set_calls(tg: Emulator, token: str) -> list[object]:

@@ -26,7 +26,7 @@ from typing import Protocol
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramNetworkError
 
-from bot.runtime.outgoing.flood import bulk_lane, on_turn
+from bot.runtime.outgoing.lanes import bulk_lane, on_turn
 
 logger = logging.getLogger(__name__)
 

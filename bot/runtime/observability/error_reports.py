@@ -17,7 +17,7 @@ from aiogram.types import Update
 
 from bot import __version__
 from bot.logs import Redactor
-from bot.settings import Settings
+from bot.settings import PROJECT_NAME, Settings
 
 # Texts shorter than this are left in reports: replacing "ok" everywhere would garble them.
 MIN_SCRUBBED_TEXT = 4
@@ -43,9 +43,7 @@ class ErrorReporter:
         sentry_sdk.init(
             dsn=settings.sentry_dsn.get_secret_value(),
             environment=settings.app_env,
-            # copier: filter replace("tg-bot", slug)
-            release=f"tg-bot@{__version__}",  # the distribution's name and version
-            # copier: endfilter
+            release=f"{PROJECT_NAME}@{__version__}",  # the distribution's name and version
             # sentry-sdk 3's data_collection (it replaced send_default_pii and
             # include_local_variables): no user, cookie, header, query or body collection,
             # and the failing frames' local variables only with SENTRY_SEND_TEXT.

@@ -42,8 +42,9 @@ UPDATES = Counter(
     "telegram_bot_updates",
     "Updates received, by type and outcome: handled, unhandled (no handler matched), failed "
     "(a handler raised), duplicate (a redelivery of a handled one, skipped), deferred (to be "
-    "delivered again: shared state unavailable), abandoned (cancelled at shutdown), throttled "
-    "(dropped by incoming throttling: its sender was over THROTTLE_LIMIT)",
+    "delivered again: shared state unavailable), abandoned (cancelled at shutdown), dropped "
+    "(polling: a flooding chat's updates past its backlog), throttled (dropped by incoming "
+    "throttling: its sender was over THROTTLE_LIMIT)",
     ["type", "outcome"],
 )
 WEBHOOK_REFUSALS = Counter(

@@ -1,100 +1,75 @@
 """Flood control's budget: when the bot may send its next message, so Telegram never says 429.
 
 Each message spends from up to two budgets: the bot's global one, and its chat's (a private
-chat's, or a group's: a negative chat id or an `@channel`). A budget is GCRA, the token bucket
-written as one number per budget (its "theoretical arrival time"), so that the same few lines
-run in this process (`LocalBudget`) and atomically in the shared state for every worker and
-host (`SharedState.flood_budget`). A message books the first slot that fits all its budgets and
+chat's, or a group's: a negative chat id or an `@channel`). A budget is a sliding window: at
+most `count` messages in any `window` seconds (its burst, over burst / rate seconds), kept as
+the times of its last `count` booked slots, so that the same few lines run in this process
+(`LocalBudget`) and atomically in the shared state for every worker and host
+(`SharedState.flood_budget`). A message books the first slot that fits all its budgets and
 waits for it.
 
+Why a window and not a token bucket: Telegram does not publish how it counts. A bot that keeps
+at most `burst` messages in any `burst / rate` seconds also stays under a token bucket of that
+rate and burst, while a token bucket's sender (a burst on top of the rate) overruns a window:
+30 a second with a burst of 10 puts 40 in one second. Each window is a little longer than the
+limit's (WINDOW_MARGIN), so that jitter on the way cannot bunch two windows' messages into one.
+
+A message that gets a 429 anyway books its retry at once (`FloodBudget.hold`): it goes first
+after `retry_after`, before anything booked later, and its budgets restart at their rate, not
+with a fresh burst (Telegram's limit was just reached: a burst would meet it again).
+
 Two lanes keep replies from starving behind a broadcast: a reply books any slot, however far;
-bulk traffic (a broadcast, see `bulk_lane()`) books only slots less than BULK_HORIZON away and
-otherwise asks again later, so a reply waits at most that long behind it.
+bulk traffic (a broadcast, see `lanes.bulk_lane()`) books only slots less than BULK_HORIZON away
+(counted from when its chat's own budget lets it go) and otherwise asks again later, so a
+reply waits at most that long behind it.
 
 Not a library: aiolimiter (the well-kept asyncio one) has one bucket, no lanes, and no way to
-book several buckets at once or to run in a shared store; the arithmetic below is the GCRA
-of the rate-limit scripts in wide use.
+book several budgets at once or to run in a shared store.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.runtime.observability.metrics import record_flood_wait
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 # Seconds ahead a broadcast may book: how long a reply can wait behind one.
 BULK_HORIZON = 0.3
+# A message whose own chat's slot is further ahead than this books nothing yet and asks again
+# then: a busy chat's queued messages never reserve the global budget ahead of other chats.
+CHAT_HORIZON = 0.5
 # Forget idle chats' budgets past this many (a full budget is the default anyway).
 LOCAL_BUDGETS_KEPT = 10_000
-
-_BULK: ContextVar[bool] = ContextVar("flood_bulk_lane", default=False)
-SendHook = Callable[[], Awaitable[None]]
-_ON_TURN: ContextVar[SendHook | None] = ContextVar("flood_on_turn", default=None)
-
-
-@contextlib.contextmanager
-def bulk_lane() -> Iterator[None]:
-    """Messages sent inside (and in tasks started inside) yield to replies."""
-    token = _BULK.set(True)
-    try:
-        yield
-    finally:
-        _BULK.reset(token)
-
-
-def in_bulk_lane() -> bool:
-    """Whether the current task sends bulk traffic."""
-    return _BULK.get()
-
-
-@contextlib.contextmanager
-def on_turn(hook: SendHook) -> Iterator[None]:
-    """Run `hook` when a message sent inside has waited for its slot, right before it goes:
-    the broadcast notes "sending" there, so that a crash during the wait loses nothing."""
-    token = _ON_TURN.set(hook)
-    try:
-        yield
-    finally:
-        _ON_TURN.reset(token)
-
-
-async def turn_has_come() -> None:
-    """Called by flood control once a message's slot has come (runs the `on_turn` hook)."""
-    hook = _ON_TURN.get()
-    if hook is not None:
-        await hook()
-
-
-async def flood_wait(seconds: float, cause: str) -> None:
-    """Every wait flood control makes goes through here (`cause`: "pacing", "bulk" or
-    "retry_after"), counted in /metrics (telegram_bot_flood_wait_seconds)."""
-    record_flood_wait(seconds, cause)
-    await asyncio.sleep(seconds)
+# Each budget's window is the limit's, stretched by this share: messages sent a window apart
+# must not reach Telegram inside one window of its own. At 30 a second it absorbs 20 ms of
+# jitter per second, and keeps 0.98 of the rate.
+WINDOW_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
 class Budget:
-    """One budget: a message per `interval` seconds, `tolerance` seconds of burst."""
+    """One budget: at most `count` messages in any `window` seconds."""
 
     name: str  # "global", "chat:<id>" or "group:<id>"
-    interval: float
-    tolerance: float
+    count: int
+    window: float
 
     @classmethod
     def of(cls, name: str, per_second: float, burst: int) -> Budget:
-        """A budget of `per_second` messages a second with bursts of `burst`."""
-        interval = 1.0 / per_second
-        return cls(name, interval, (burst - 1) * interval)
+        """A budget of `per_second` messages a second, `burst` of them at once at most."""
+        window = burst / per_second
+        return cls(name, burst, window * (1 + WINDOW_MARGIN))
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between messages at the budget's rate."""
+        return self.window / self.count
 
 
 @dataclass(frozen=True)
@@ -110,6 +85,10 @@ class FloodBudget(Protocol):
 
     async def book(self, budgets: Sequence[Budget], horizon: float | None) -> Booking:
         """The first slot that fits every budget (past `horizon` s: not booked)."""
+
+    async def hold(self, budgets: Sequence[Budget], seconds: float) -> Booking:
+        """After a 429: the first slot at least `seconds` away, booked now (ahead of every
+        later booking), the budgets restarting at their rate from there, without a burst."""
 
 
 class FloodLimits:
@@ -135,24 +114,69 @@ class FloodLimits:
     def describe(self) -> str:
         """The effective limits in one line (for doctor and the start-up log)."""
         s = self.settings
+        everyone = _spread(s.flood_global_burst, 1 / s.flood_global_rate)
+        chat = _spread(s.flood_chat_burst, 1 / s.flood_chat_rate)
+        group = _spread(s.flood_group_burst, 60 / s.flood_group_rate)
         return (
-            f"{s.flood_global_rate:g} msg/s in all (bursts of {s.flood_global_burst}), "
-            f"{s.flood_chat_rate:g} msg/s per chat (bursts of {s.flood_chat_burst}), "
-            f"{s.flood_group_rate:g} msg/min per group (bursts of {s.flood_group_burst}), "
+            f"{s.flood_global_rate:g} msg/s in all ({everyone}), "
+            f"{s.flood_chat_rate:g} msg/s per chat ({chat}), "
+            f"{s.flood_group_rate:g} msg/min per group ({group}), "
             f"a 429 retried up to {s.flood_retries} times"
         )
 
 
+def _spread(burst: int, spacing: float) -> str:
+    if burst == 1:
+        return "evenly spaced"
+    return f"at most {burst} in any {burst * spacing:.3g} s"
+
+
+Log = list[float]  # a budget's last `count` booked slots, oldest first
+
+
 def book_slot(
-    arrivals: Sequence[float], budgets: Sequence[Budget], now: float, horizon: float | None
-) -> tuple[Booking, list[float]]:
-    """GCRA for several budgets at once: `arrivals` are their theoretical arrival times
-    (0 for a fresh one); returns the booking and the new arrival times (unchanged if not
-    booked). The shared state's budget runs the same steps."""
-    slot = max([now, *(tat - b.tolerance for tat, b in zip(arrivals, budgets, strict=True))])
-    if horizon is not None and slot - now > horizon:
-        return Booking(False, slot - now - horizon), list(arrivals)
-    updated = [max(tat, slot) + b.interval for tat, b in zip(arrivals, budgets, strict=True)]
+    logs: Sequence[Sequence[float]],
+    budgets: Sequence[Budget],
+    now: float,
+    horizon: float | None,
+    not_before: float | None = None,
+) -> tuple[Booking, list[Log]]:
+    """The sliding windows of several budgets at once: `logs` are their last booked slots
+    (empty for a fresh one); returns the booking and the new logs (unchanged if not booked).
+
+    A slot is never before a budget's last one (so each log stays in order) nor less than a
+    window after the slot `count` bookings back. `horizon` counts from when the message could
+    go by its chat's budget alone (the first budget is the global one): a chat that waits for
+    its own slot books its global slot that far ahead, before messages that wait for nothing
+    but the global budget. A message whose chat's own slot is more than CHAT_HORIZON away is
+    not booked at all (it asks again then). With `not_before` (a 429's hold), the slot is at
+    least that late and the budgets' logs are filled so that after it only the rate applies.
+    The shared state's budget (`SharedState.flood_budget`) runs the same steps.
+    """
+    slot = now if not_before is None else max(now, not_before)
+    own = now  # when the message could go by its own chat's budget alone
+    for index, (log, budget) in enumerate(zip(logs, budgets, strict=True)):
+        if log:
+            earliest = log[-1]
+            if len(log) >= budget.count:
+                earliest = max(earliest, log[-budget.count] + budget.window)
+            slot = max(slot, earliest)
+            if index:  # the first budget is the global one
+                own = max(own, earliest)
+    unchanged = [list(log) for log in logs]
+    if not_before is None and own - now > CHAT_HORIZON:
+        return Booking(False, own - now - CHAT_HORIZON), unchanged
+    if horizon is not None and slot - own > horizon:
+        return Booking(False, slot - own - horizon), unchanged
+    updated = []
+    for log, budget in zip(logs, budgets, strict=True):
+        kept = [*log[max(len(log) - budget.count + 1, 0) :], slot]
+        if not_before is not None:
+            # As if the budget had sent at its rate up to the slot: no burst right after a 429.
+            steady = [slot - k * budget.spacing for k in range(budget.count - 1, -1, -1)]
+            padded = [float("-inf")] * (budget.count - len(kept)) + kept
+            kept = [max(a, b) for a, b in zip(padded, steady, strict=True)]
+        updated.append(kept)
     return Booking(True, slot - now), updated
 
 
@@ -160,23 +184,36 @@ class LocalBudget:
     """The budgets of this process alone (no shared state)."""
 
     def __init__(self) -> None:
-        self._arrivals: dict[str, float] = {}
+        self._logs: dict[str, Log] = {}
+        self._windows: dict[str, float] = {}
 
     async def book(self, budgets: Sequence[Budget], horizon: float | None) -> Booking:
         """The first slot that fits every budget (past `horizon` s: not booked)."""
+        return self._book(budgets, horizon, None)
+
+    async def hold(self, budgets: Sequence[Budget], seconds: float) -> Booking:
+        """After a 429: the first slot at least `seconds` away, ahead of later bookings."""
+        return self._book(budgets, None, time.monotonic() + seconds)
+
+    def _book(
+        self, budgets: Sequence[Budget], horizon: float | None, not_before: float | None
+    ) -> Booking:
         now = time.monotonic()
-        arrivals = [self._arrivals.get(b.name, 0.0) for b in budgets]
-        booking, updated = book_slot(arrivals, budgets, now, horizon)
+        logs = [self._logs.get(b.name, []) for b in budgets]
+        booking, updated = book_slot(logs, budgets, now, horizon, not_before)
         if booking.booked:
-            self._arrivals.update(zip((b.name for b in budgets), updated, strict=True))
-            if len(self._arrivals) > LOCAL_BUDGETS_KEPT:
+            for budget, log in zip(budgets, updated, strict=True):
+                self._logs[budget.name] = log
+                self._windows[budget.name] = budget.window
+            if len(self._logs) > LOCAL_BUDGETS_KEPT:
                 self._forget_idle(now)
         return booking
 
     def _forget_idle(self, now: float) -> None:
-        # A budget whose arrival time has passed is full again: the same as a fresh one.
-        for name in [name for name, tat in self._arrivals.items() if tat <= now]:
-            del self._arrivals[name]
+        # A budget whose last slot is a full window past holds nothing: the same as a fresh one.
+        idle = [name for name, log in self._logs.items() if log[-1] + self._windows[name] <= now]
+        for name in idle:
+            del self._logs[name], self._windows[name]
 
 
 class FloodLog:

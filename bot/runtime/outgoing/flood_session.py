@@ -1,6 +1,9 @@
 """Flood control in the bot's session: every message the bot sends waits for its slot in the
 budgets (`bot.runtime.outgoing.flood`), and a 429 Too Many Requests is sent again after Telegram's
-`retry_after` (`call_with_retry`, bounded by FLOOD_RETRIES, one log line per episode).
+`retry_after` (`call_with_retry`, bounded by FLOOD_RETRIES, one log line per episode). The
+retry's slot is booked as soon as the 429 arrives (`FloodBudget.hold`), so it keeps its place
+ahead of the messages booked after it; a message of this process whose slot falls inside the
+wait Telegram asked for books again when it wakes (behind the held one).
 
 It is aiogram's session middleware, so handlers, hooks and the broadcast all go through it
 without knowing: `await message.answer(...)` simply returns once the message is sent.
@@ -25,10 +28,8 @@ from bot.runtime.outgoing.flood import (
     FloodBudget,
     FloodLimits,
     FloodLog,
-    flood_wait,
-    in_bulk_lane,
-    turn_has_come,
 )
+from bot.runtime.outgoing.lanes import flood_wait, in_bulk_lane, turn_has_come
 from bot.runtime.outgoing.retry import RetryPolicy, call_with_retry
 
 if TYPE_CHECKING:
@@ -39,20 +40,17 @@ if TYPE_CHECKING:
 COUNTED_PREFIXES = ("send", "copyMessage", "forwardMessage", "editMessage")
 # Typing indicators: Telegram does not count them as messages.
 NOT_COUNTED = frozenset({"sendChatAction"})
-# A message that woke too late books a new slot once, then goes anyway: each new slot costs
-# one of the budget, and a loop that is always late must still send.
+# A message that woke too late (or after a hold) books a new slot once, then goes anyway:
+# each new slot costs one of the budget, and a loop that is always late must still send.
 MAX_REBOOKS = 1
-# Late by less than this is timer jitter, not a stall worth a new slot.
-JITTER = 0.02
+# Late by less than this is timer jitter, not a stall worth a new slot. Above it, half a
+# message's spacing is the bound: within the 2 % window margin at any rate (flood.py).
+JITTER = 0.001
 
 
 def counts_against_limits(api_method: str) -> bool:
     """Whether Telegram counts a call of this Bot API method as a message sent."""
     return api_method.startswith(COUNTED_PREFIXES) and api_method not in NOT_COUNTED
-
-
-async def _retry_after_wait(seconds: float) -> None:
-    await flood_wait(seconds, "retry_after")
 
 
 class FloodControl(BaseRequestMiddleware):
@@ -63,6 +61,7 @@ class FloodControl(BaseRequestMiddleware):
         self.budget = budget
         self.policy = RetryPolicy(attempts=limits.settings.flood_retries + 1)
         self.log = FloodLog()
+        self._held: dict[str, float] = {}  # budget name -> loop time Telegram's last wait ends
 
     async def __call__(
         self,
@@ -77,35 +76,60 @@ class FloodControl(BaseRequestMiddleware):
         chat_id = getattr(method, "chat_id", None)
         budgets = self.limits.budgets(chat_id)
 
+        held: list[float] = []  # a 429's retry slot, on the loop's clock
+
         async def attempt() -> Response[TelegramType]:
-            await self.wait_turn(budgets)
+            if held:
+                await flood_wait(
+                    max(held.pop() - asyncio.get_running_loop().time(), 0.0), "retry_after"
+                )
+            else:
+                await self.wait_turn(budgets)
             await turn_has_come()
             return await make_request(bot, method)
 
+        async def hold(seconds: float) -> None:
+            held.append(await self.hold(budgets, seconds))
+
         what = name if chat_id is None else f"{name} to chat {chat_id}"
-        return await call_with_retry(
-            attempt, what, self.policy, sleep=_retry_after_wait, flood=self.log
-        )
+        return await call_with_retry(attempt, what, self.policy, sleep=hold, flood=self.log)
+
+    async def hold(self, budgets: Sequence[Budget], seconds: float) -> float:
+        """Book a 429'd message's retry `seconds` from now (the loop time it is due at);
+        messages of this process whose slots fall inside that wait book again."""
+        loop = asyncio.get_running_loop()
+        waited_until = loop.time() + seconds
+        booking = await self.budget.hold(budgets, seconds)
+        for budget in budgets:
+            self._held[budget.name] = max(self._held.get(budget.name, 0.0), waited_until)
+        return loop.time() + booking.wait
 
     async def wait_turn(self, budgets: Sequence[Budget]) -> None:
         """Return when the message may go: its slot booked and come. Bulk traffic books only
         slots close ahead, so that replies keep theirs."""
-        horizon = BULK_HORIZON if in_bulk_lane() else None
+        bulk = in_bulk_lane()
+        horizon = BULK_HORIZON if bulk else None
         # A busy event loop wakes sleepers late, all at once: sent together, the messages of
         # several slots would reach Telegram as one burst. One that wakes later than this
         # books a new slot instead.
-        lateness = max(min(b.tolerance or b.interval for b in budgets) / 2, JITTER)
+        lateness = max(min(b.spacing for b in budgets) / 2, JITTER)
         loop = asyncio.get_running_loop()
         rebooked = 0
         while True:
             booking = await self.budget.book(budgets, horizon)
             if not booking.booked:
-                await flood_wait(booking.wait, "bulk")
+                await flood_wait(booking.wait, "bulk" if bulk else "pacing")
                 continue
             if booking.wait <= 0:
                 return
             due = loop.time() + booking.wait
             await flood_wait(booking.wait, "pacing")
-            if loop.time() - due <= lateness or rebooked == MAX_REBOOKS:
+            if rebooked == MAX_REBOOKS:
+                return
+            if loop.time() - due <= lateness and not self._held_past(due, budgets):
                 return
             rebooked += 1
+
+    def _held_past(self, slot: float, budgets: Sequence[Budget]) -> bool:
+        # The slot fell inside a wait Telegram asked for after a 429 in one of its budgets.
+        return any(self._held.get(budget.name, 0.0) > slot for budget in budgets)

@@ -160,11 +160,6 @@ class UpdateScope:
     state: str | None = None  # the conversation's state as read at the claim
 
 
-# Per process, by (bot key prefix, update id): a dispatcher built apart from the record (tests,
-# benchmarks) still finds what the claim took.
-_SCOPES: dict[tuple[str, int], UpdateScope] = {}
-
-
 class RedisConnection:
     """One Redis client and its outage log, the key prefix and builder, and the scopes of the
     updates being handled: what every part of the Redis shared state works with."""
@@ -175,20 +170,22 @@ class RedisConnection:
         self.outage = RedisOutage(settings)
         self.prefix = key_prefix(settings)
         self.keys = BotKeyBuilder(settings.redis_key_prefix)
+        # By update id: what each claim took, for the FSM storage built on this connection.
+        self._scopes: dict[int, UpdateScope] = {}
 
     def keep_scope(self, update_id: int, scope: UpdateScope) -> None:
         """Remember what the claim of `update_id` took, for the FSM storage and isolation."""
-        _SCOPES[self.prefix, update_id] = scope
+        self._scopes[update_id] = scope
 
     def drop_scope(self, update_id: int) -> UpdateScope:
         """Forget it once the update is done; returns it (empty if there was none)."""
-        return _SCOPES.pop((self.prefix, update_id), UpdateScope())
+        return self._scopes.pop(update_id, UpdateScope())
 
     def scope(self) -> UpdateScope | None:
         """The scope of the update being handled in this task, if its claim took one."""
         update_id = current_update()
-        return _SCOPES.get((self.prefix, update_id)) if update_id is not None else None
+        return self._scopes.get(update_id) if update_id is not None else None
 
     async def close(self) -> None:
-        """Close the client (the FSM storage built on it may have closed it already)."""
+        """Close the client: the shared state's owner does, once."""
         await self.redis.aclose()

@@ -78,6 +78,10 @@ class SharedStorage(RedisStorage):
             "fsm_get_data", lambda: super(SharedStorage, self).get_data(key)
         )
 
+    async def close(self) -> None:
+        """Nothing to close: the connection is the shared state's, which its owner closes
+        (aiogram's RedisStorage would close the whole client here)."""
+
 
 class SharedIsolation(BaseEventIsolation):
     """One update of a conversation at a time, across every worker and host."""
@@ -129,4 +133,4 @@ class SharedIsolation(BaseEventIsolation):
             self.storage.outage.failed(exc)  # the lock expires by itself after its TTL
 
     async def close(self) -> None:
-        """The storage closes the shared connection."""
+        """Nothing to close: the locks live in the shared state's connection."""

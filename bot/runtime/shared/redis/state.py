@@ -82,5 +82,6 @@ class RedisState:
         return await redis_checks(self.connection, bot_mode)
 
     async def close(self) -> None:
-        """Close the connection (the FSM storage built on it may have closed it already)."""
+        """Close the connection, which every part shares (the FSM storage's close() leaves
+        it open: the process's owner, `bot.owner.BotRuntime`, closes the state once)."""
         await self.connection.close()

@@ -1,10 +1,12 @@
 """Your bot's own settings. Add a field here (type, default, description), and its line to
-both `env/*.example` files; your handlers receive it as `settings.<name>`:
+both `env/*.example` files; your handlers (and your `lifespan`, as `services.settings`)
+receive it as `settings.<name>`:
 
     async def greet(message: Message, settings: Settings) -> None:
         await message.answer(settings.greeting)
 
-The docs' configuration table lists it by itself, and a test checks the env examples.
+They are part of the one `Settings` (`bot.settings`), loaded and checked with the runtime's:
+the docs' configuration table lists them by themselves, and a test checks the env examples.
 """
 
 from __future__ import annotations
