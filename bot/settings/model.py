@@ -39,6 +39,7 @@ from .database_section import DatabaseSettings  # relative: an import section of
 from .redis_section import RedisSettings  # relative: an import section of its own
 
 # copier: endif
+
 __all__ = ["LOAD_OPTIONS", "SECTIONS", "LoadOptions", "Settings"]
 
 
