@@ -8,7 +8,7 @@ its `lifespan(services)`:
     @asynccontextmanager
     async def lifespan(services: Services) -> AsyncIterator[None]:
         await services.open("http", aiohttp.ClientSession)    # one for the process
-        services.per_update("db", database.session)           # one per update that asks
+        services.per_update("session", sessions)              # one per update that asks
         yield
 
 A service opened with `open()` is closed at stop, in reverse order, also when the start fails

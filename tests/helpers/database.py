@@ -13,6 +13,7 @@ from sandbox.testing.actors import TestUser
 
 Sessions = "Callable[[], AbstractAsyncContextManager[AsyncSession]]"
 
+
 def database_of(test: BotTest | TestUser) -> AbstractAsyncContextManager[AsyncSession]:
     """A session on the test bot's database: `async with database_of(tg) as session:`."""
     tg = test if isinstance(test, BotTest) else test.tg
