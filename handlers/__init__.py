@@ -54,12 +54,10 @@ def get_routers() -> list[Router]:
     """
     routers = [commands_router()]
     # copier: if database
-    routers += [users.create_router()]  # first: it records every update's user and chat
+    # The users record first: it sees every update's user and chat.
+    routers += [users.create_router(), broadcast.create_router()]
     # copier: endif
     routers += [errors.create_router(), start.create_router(), admin.create_router()]
-    # copier: if database
-    routers += [broadcast.create_router()]
-    # copier: endif
     # copier: if example_handlers
     routers += [
         menu.create_router(),
@@ -93,10 +91,9 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
     last opened first (also when one of them fails to open). For example:
 
         await services.open("http", aiohttp.ClientSession)  # handlers get `http`
-
-    The runtime owns the database and gives its session opener as `sessions`.
     """
     # copier: if database
+    # The runtime owns the database; `sessions` opens one transaction (`async with`).
     sessions = users.database_sessions(services)
     # A handler with an argument `session: AsyncSession` gets one transaction per update:
     # committed when it returns, rolled back when it raises. Others open none.

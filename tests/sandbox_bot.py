@@ -65,6 +65,14 @@ def bot_services() -> dict[str, object]:
     return {}
 
 
+def database_of_test(tmp_path: Path) -> dict[str, str]:
+    """An empty SQLite file of the test's own (nothing without the database)."""
+    # copier: if database
+    return {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"}
+    # copier: endif
+    return {}
+
+
 def _marked(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
     marker = request.node.get_closest_marker(name)
     return dict(marker.kwargs) if marker is not None else {}
@@ -88,9 +96,7 @@ async def sandbox_bot(
             "BOT_TOKEN": sandbox_token,
             "TELEGRAM_API_URL": sandbox_emulator.base_url,
             "LOCK_DIR": str(tmp_path),
-            # copier: if database
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",  # empty, its own
-            # copier: endif
+            **database_of_test(tmp_path),
         },
         root=tmp_path,  # no env file: only these settings
         environment=False,
