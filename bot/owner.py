@@ -5,7 +5,8 @@ test and in a benchmark.
         ...                                       # runtime.bot, runtime.dispatcher
 
 Built once from the settings, it holds the Bot, the Dispatcher, the shared state (or none),
-the record of handled updates, the broadcaster and the services handlers receive by name
+the record of handled updates, the broadcaster, the database's engine (handlers receive its
+session opener as `sessions`) and the services handlers receive by name
 (`bot.services.Services`, filled by `handlers/`' `lifespan`). It makes each of them once and
 closes each of them once. The mode stops its intake and drains its handlers first; leaving the
 runtime then closes, in this order:
@@ -14,10 +15,11 @@ runtime then closes, in this order:
    already with `emit_shutdown()`: polling does, while Ctrl+C still means "stop");
 2. the handlers' services, the last opened first (and the lifespan's code after `yield`);
 3. the broadcaster (running broadcasts keep their progress);
-4. the FSM storage (aiogram's shutdown closes it when the hooks ran; it holds no connection
+4. the database's engine (after the broadcaster, which marks the chats that blocked the bot);
+5. the FSM storage (aiogram's shutdown closes it when the hooks ran; it holds no connection
    of its own: the shared state's is closed next);
-5. the shared state;
-6. the Bot's HTTP session, last, so that everything before it may still call the Bot API.
+6. the shared state;
+7. the Bot's HTTP session, last, so that everything before it may still call the Bot API.
 
 Two runtimes in one process (tests, benchmarks) share nothing unless given the same parts.
 """
@@ -32,6 +34,10 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 
+# copier: if database
+from bot.database.session import Database
+
+# copier: endif
 from bot.factory import (
     create_bot,
     create_broadcaster,
@@ -88,6 +94,10 @@ class BotRuntime:
         self.dispatcher = dispatcher or create_dispatcher(settings, self.shared)
         self.services = Services(settings, services)
         self.services.add("broadcaster", self.broadcaster)
+        # copier: if database
+        self.database = Database(settings)  # no connection yet: the first session opens one
+        self.services.add("sessions", self.database.session)
+        # copier: endif
         if self.shared is not None:
             for name, value in self.shared.injected().items():
                 self.services.add(name, value)
@@ -172,6 +182,9 @@ class BotRuntime:
             await self.emit_shutdown()
             await self._close_services()
             await self.broadcaster.stop()
+            # copier: if database
+            await self.database.close()
+            # copier: endif
             if not self._shut_down:
                 await self.dispatcher.fsm.close()  # aiogram's shutdown hooks close it otherwise
         finally:

@@ -8,7 +8,7 @@ its `lifespan(services)`:
     @asynccontextmanager
     async def lifespan(services: Services) -> AsyncIterator[None]:
         await services.open("http", aiohttp.ClientSession)    # one for the process
-        services.per_update("db", database.session)           # one per update that asks
+        services.per_update("session", sessions)              # one per update that asks
         yield
 
 A service opened with `open()` is closed at stop, in reverse order, also when the start fails
@@ -19,7 +19,7 @@ A handler test replaces any of them, without opening the real one (docs/testing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Protocol, TypeVar, cast, runtime_checkable
 
@@ -50,6 +50,11 @@ class Broadcasts(Protocol):
         self, bot: Bot, job_id: str, chat_ids: Sequence[int], text: str, report_to: int | None
     ) -> bool:
         """Start sending; False when `job_id` was started before (the same command again)."""
+        ...
+
+    def on_blocked(self, listener: Callable[[int], Awaitable[None]]) -> None:
+        """Call `listener(chat_id)` for each chat that answers 403: the bot was blocked or
+        removed (register it in the lifespan: it serves the broadcasts resumed at start too)."""
         ...
 
 

@@ -3,7 +3,7 @@
 - `get_routers()` lists one router per feature module, in the order updates try them;
 - `lifespan(services)` opens the services handlers receive by name, and closes them at stop
   (`await services.open("http", aiohttp.ClientSession)` gives every handler with an argument
-  `http` the client; `services.per_update("db", ...)` opens one per update that asks);
+  `http` the client; `services.per_update("session", ...)` opens one per update that asks);
 - `setup(dispatcher)` adds what must wrap every update (the user's language);
 - `settings.py` holds your settings; handlers receive them as `settings`.
 
@@ -21,8 +21,13 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services import Services
-from handlers import admin, broadcast, errors, language, start
+from handlers import admin, errors, language, start
 
+# copier: if database
+# isort: split
+from handlers import broadcast, users  # the users record and /broadcast (the database's)
+
+# copier: endif
 # copier: if example_handlers
 # isort: split
 from handlers import echo, menu, survey  # the examples (copier's `example_handlers`)
@@ -54,13 +59,16 @@ def get_routers() -> list[Router]:
     A router can be attached to one dispatcher only, so each call builds new ones
     (the tests and every webhook worker build their own dispatcher).
     """
-    routers = [
-        commands_router(),
+    routers = [commands_router()]
+    # copier: if database
+    # The users record first: it sees every update's user and chat.
+    routers += [users.create_router(), broadcast.create_router()]
+    # copier: endif
+    routers += [
         errors.create_router(),
         start.create_router(),
         language.create_router(),
         admin.create_router(),
-        broadcast.create_router(),
     ]
     # copier: if example_handlers
     routers += [
@@ -106,15 +114,24 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
     last opened first (also when one of them fails to open). For example:
 
         await services.open("http", aiohttp.ClientSession)  # handlers get `http`
-        services.per_update("db", database.session)          # one session per update
+        services.per_update("session", database.session)     # one session per update
 
-    The template's: the catalogs of the texts (`i18n`), and what incoming throttling asks
-    of the handlers (docs/anti-spam.md): whom it never slows down, and its notice's text.
+    The template's: the catalogs of the texts (`i18n`), what incoming throttling asks of the
+    handlers (docs/anti-spam.md: whom it never slows down, its notice's text), and, with the
+    database, a session per update.
     """
     settings = services.settings
     services.add("i18n", language.load_i18n(settings.default_language))
     services.add("throttle_exempt", frozenset(settings.admin_ids))  # the bot's admins
     services.add("throttle_notice", slow_down_text)
+    # copier: if database
+    # The runtime owns the database; `sessions` opens one transaction (`async with`).
+    sessions = users.database_sessions(services)
+    # A handler with an argument `session: AsyncSession` gets one transaction per update:
+    # committed when it returns, rolled back when it raises. Others open none.
+    services.per_update("session", sessions)
+    users.mark_blocked_in_broadcasts(services, sessions)
+    # copier: endif
     yield
 
 

@@ -11,12 +11,11 @@ the docs' configuration table lists them by themselves, and a test checks the en
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, field_validator
 
-from bot.settings.fields import IdList, setting, split_commas, under_project_root
+from bot.settings.fields import IdList, setting, split_commas
 
 
 class FeatureSettings(BaseModel):
@@ -27,13 +26,6 @@ class FeatureSettings(BaseModel):
         "Telegram user ids allowed to use the admin commands (`/admin`), comma-separated",
         shown_default="none",
         hint="Telegram user ids separated by commas, e.g. 12345,67890",
-    )
-
-    broadcast_audience_file: Path | None = setting(
-        None,
-        "the chats `/broadcast` sends to: a text file, one chat id a line (relative: to the "
-        "project root); your bot would ask its database instead",
-        shown_default="unset",
     )
 
     default_language: str = setting(
@@ -47,8 +39,3 @@ class FeatureSettings(BaseModel):
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         return split_commas(value)
-
-    @field_validator("broadcast_audience_file")
-    @classmethod
-    def _audience_file(cls, value: Path | None) -> Path | None:
-        return under_project_root(value)

@@ -29,6 +29,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+# copier: if database
+from bot.database.startup import upgrade_on_start
+
+# copier: endif
 from bot.exit_codes import ExitCode
 from bot.owner import BotRuntime
 from bot.settings import load_settings
@@ -61,6 +65,14 @@ def bot_services() -> dict[str, object]:
     return {}
 
 
+def database_of_test(tmp_path: Path) -> dict[str, str]:
+    """An empty SQLite file of the test's own (nothing without the database)."""
+    # copier: if database
+    return {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"}
+    # copier: endif
+    return {}
+
+
 def _marked(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
     marker = request.node.get_closest_marker(name)
     return dict(marker.kwargs) if marker is not None else {}
@@ -84,10 +96,14 @@ async def sandbox_bot(
             "BOT_TOKEN": sandbox_token,
             "TELEGRAM_API_URL": sandbox_emulator.base_url,
             "LOCK_DIR": str(tmp_path),
+            **database_of_test(tmp_path),
         },
         root=tmp_path,  # no env file: only these settings
         environment=False,
     )
+    # copier: if database
+    assert await upgrade_on_start(settings), "the test's SQLite database could not be created"
+    # copier: endif
     runtime = BotRuntime(settings, services={**bot_services, **_marked(request, "bot_services")})
     await runtime.open()  # here, so that a failing lifespan or a mistyped override fails the test
     polling = poll_in_background(runtime)

@@ -1,5 +1,6 @@
-"""The bot's database: the engine and sessions (`engine.py`) and the schema's migrations
-(`migrations.py`), made from the settings.
+"""The bot's database: the engine and sessions (`engine.py`), the process's `Database` and its
+per-update sessions (`session.py`: imported by the runtime alone, it needs aiogram) and the
+schema's migrations (`migrations.py`), made from the settings.
 
 The runtime owns the engine and runs the migrations; the models and the migration scripts are
 the user's, in HANDLERS_MODULE (`handlers/models.py`, `handlers/migrations/versions/`), found

@@ -1,13 +1,17 @@
 """Which fetched updates start, and which offset the next getUpdates confirms.
 
 An offset tells Telegram "every update below it was received": it must never pass an update
-that could still be lost.
+that could still be lost. Every fetched update is claimed by the pipeline (bot/pipeline.py)
+against the runtime's de-duplicator before it is scheduled; one that is running or done is
+skipped. What the offset then promises depends on that de-duplicator:
 
-- Without a shared record (no shared state), an update is confirmed once its handler *started*,
-  as aiogram does: a poller killed mid-handler loses that update (documented).
-- With the shared record (the shared state), an update is confirmed once its handler *finished*: the
-  offset stops below the oldest update not yet done, here or on another host, and every update
-  fetched again is claimed first, so one that is running or done is skipped. A poller killed
+- Without the shared state, the de-duplicator is this process's memory, and an update is
+  confirmed once its handler *started*, as aiogram does. So: a redelivery after a restart is
+  not recognised (the memory is gone; Telegram rarely redelivers a confirmed update), and a
+  poller killed with kill -9 mid-handler loses the updates confirmed but not finished. A
+  normal stop (Ctrl+C, SIGTERM) loses nothing: running handlers get SHUTDOWN_TIMEOUT seconds.
+- With the shared state (Redis), an update is confirmed once its handler *finished*: the
+  offset stops below the oldest update not yet done, here or on another host. A poller killed
   with kill -9 mid-handler then loses nothing (its claim expires and the next poller handles
   the update) and no handover handles anything twice.
 - Except under a backlog: getUpdates returns at most 100 updates from the offset, so an offset
@@ -18,6 +22,8 @@ that could still be lost.
   backlog loses those (logged once per backlog).
 - An update aiogram cannot read (`Unreadable`, logged by the runner) is confirmed as soon as
   everything before it in its batch was taken: handling it can never succeed.
+- The shared state unreachable at a claim (the pipeline's `unavailable`): the batch stops
+  there, unconfirmed, and the poller waits (backing off) before fetching it again.
 """
 
 from __future__ import annotations
@@ -25,28 +31,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from bot.pipeline import Outcome, UpdatePipeline
 from bot.polling.update_tasks import UpdateTasks
-from bot.runtime.observability.metrics import count_update
-from bot.runtime.observability.observers import update_type
 from bot.runtime.stop_signals import StopRequest
-from bot.runtime.updates.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
 from bot.runtime.updates.unreadable import Unreadable
 
 logger = logging.getLogger(__name__)
 
-# Updates the shared record's offset may hold back before it passes the ones taken in here:
+# Updates the shared de-duplicator's offset may hold back before it passes the ones taken in here:
 # half of what one getUpdates returns, so a busy chat never hides the others.
 PINNED_WINDOW = 50
 # Seconds before looking again when nothing new could start (every update fetched is still
 # running or held): getUpdates would answer at once with the same updates.
 RECHECK_AFTER = 1.0
-RECORD_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=10.0, factor=2, jitter=0)
+UNAVAILABLE_BACKOFF = BackoffConfig(min_delay=0.5, max_delay=10.0, factor=2, jitter=0)
 
 # One getUpdates batch, in order.
 Batch = Sequence[Update | Unreadable]
@@ -57,26 +60,26 @@ class UpdateIntake:
 
     def __init__(
         self,
+        pipeline: UpdatePipeline,
         tasks: UpdateTasks,
         stop: StopRequest,
-        record: UpdateDeduplicator | None,
-        conversation_of: Callable[[Update], StorageKey | None] = lambda _update: None,
+        *,
+        confirm_when_finished: bool,
     ) -> None:
-        """`conversation_of` gives the FSM key the record may lock with the claim."""
+        """`confirm_when_finished`: the offset waits for handlers to finish (with the shared
+        state), rather than for them to start (see the module docstring)."""
+        self.pipeline = pipeline
         self.tasks = tasks
-        self.conversation_of = conversation_of
         self.stop = stop
-        self.record = record
+        self.confirm_when_finished = confirm_when_finished
         self._next: int | None = None  # the last fetched update + 1
         self._pending: set[int] = set()  # fetched, not known to be done
-        self._record_backoff = Backoff(RECORD_BACKOFF)
+        self._unavailable_backoff = Backoff(UNAVAILABLE_BACKOFF)
         self._passing = False  # the offset passes updates taken in here (a backlog)
 
     @property
     def offset(self) -> int | None:
         """The next getUpdates offset (None before the first update)."""
-        if self.record is None:
-            return self._next
         self._pending -= self.tasks.take_settled()
         if not self._pending:
             return self._next
@@ -98,48 +101,37 @@ class UpdateIntake:
         return min(not_ours) if not_ours else self._next
 
     async def take(self, updates: Batch) -> None:
-        """Start what may start; returns once the next getUpdates makes sense."""
-        if self.record is None:
-            await self._take_started(updates)
-        else:
-            await self._take_claimed(updates, self.record)
-
-    async def _take_started(self, updates: Batch) -> None:
-        for update in updates:
-            if self.stop.is_set():
-                return  # fetched but not started: not confirmed, so Telegram delivers it again
-            if isinstance(update, Unreadable):
-                self._next = update.update_id + 1
-                continue
-            await self._start(update)
-            self._next = update.update_id + 1
-
-    async def _take_claimed(self, updates: Batch, record: UpdateDeduplicator) -> None:
+        """Claim and start what may start; returns once the next getUpdates makes sense."""
         started = 0
         for update in updates:
             if self.stop.is_set():
-                return
+                return  # fetched but not started: not confirmed, so Telegram delivers it again
             update_id = update.update_id
-            self._next = update_id + 1
             if isinstance(update, Unreadable):
+                self._next = update_id + 1
                 continue  # never pending: nothing can handle it
             if update_id in self.tasks.running_ids:
+                self._next = update_id + 1
                 continue  # ours, still running: fetched again because the offset waits for it
-            self._pending.add(update_id)
-            try:
-                claim = await record.claim(update_id, self.conversation_of(update))
-            except SharedStateUnavailable:
-                await self.stop.sleep(next(self._record_backoff))  # logged once by the record
+            refused = await self.pipeline.claim(update)
+            if refused is Outcome.UNAVAILABLE:
+                await self.stop.sleep(next(self._unavailable_backoff))  # logged by the state
                 return
-            self._record_backoff.reset()
-            if claim is Claim.DONE:
-                self._pending.discard(update_id)
-                count_update(update_type(update), "duplicate")
-            elif claim is Claim.NEW:
-                await self._start(update)
+            self._unavailable_backoff.reset()
+            if refused is None:
+                self._hold(update_id)
+                await self._start(update)  # a stop while it waits for a slot: not confirmed
                 started += 1
+            elif refused is Outcome.IN_PROGRESS:
+                self._hold(update_id)  # running elsewhere: the offset waits for it
+            self._next = update_id + 1
         if not started and self._pending:
             await self._wait_for_progress()
+
+    def _hold(self, update_id: int) -> None:
+        # The offset waits for it until it is settled; confirmed at once without the shared state.
+        if self.confirm_when_finished:
+            self._pending.add(update_id)
 
     async def _start(self, update: Update) -> None:
         # Behind its chat's running handler when there is one: a busy chat never makes the

@@ -23,6 +23,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.exit_codes import ExitCode
 from bot.owner import BotRuntime
+from bot.pipeline import UpdatePipeline
 from bot.polling.conflicts import (
     ConflictStreak,
     conflict_diagnosis,
@@ -52,7 +53,6 @@ from bot.runtime.outgoing.retry import (
 )
 from bot.runtime.single_poller.lease import SharedLease
 from bot.runtime.stop_signals import StopRequest, StopRequested
-from bot.runtime.updates.dedup import conversation_key
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,22 +81,19 @@ class PollingRunner:
         `network_backoff` exists for tests that cannot wait seconds."""
         self.runtime = runtime
         self.settings = settings = runtime.settings
-        self.bot = bot = runtime.bot
-        self.dispatcher = dispatcher = runtime.dispatcher
-        # With the shared state, the shared update record; without it, updates are confirmed
-        # once started (see bot.polling.intake).
-        record = runtime.deduplicator if runtime.shares_state else None
+        self.bot = runtime.bot
+        self.dispatcher = runtime.dispatcher
         self.takeover = takeover
         self.poll_timeout = poll_timeout
         self.username: str | None = None
         self._stop = StopRequest()
         self._abandon = asyncio.Event()
-        self._tasks = UpdateTasks(bot, dispatcher, max_concurrent_updates, record)
+        pipeline = UpdatePipeline(runtime)
+        self._tasks = UpdateTasks(pipeline, max_concurrent_updates)
+        # With the shared state, updates are confirmed once finished; without it, once started
+        # (see bot.polling.intake for what each promises).
         self._intake = UpdateIntake(
-            self._tasks,
-            self._stop,
-            record,
-            lambda update: conversation_key(dispatcher, bot, update) if record else None,
+            pipeline, self._tasks, self._stop, confirm_when_finished=runtime.shares_state
         )
         self._lease = lease
         self._outage = OutageLog(settings.telegram_api_url)

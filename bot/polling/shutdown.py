@@ -1,7 +1,7 @@
 """The end of a polling run: let the running handlers finish, then confirm the offset.
 
 Every update below the offset is settled (see bot.polling.intake); updates fetched but never
-started, or unfinished with the shared record, are above it and will be delivered again.
+started, or unfinished with the shared state, are above it and will be delivered again.
 """
 
 from __future__ import annotations

@@ -7,27 +7,25 @@ slot (1 a second) holds one slot, not all of them, and the poller goes on fetchi
 every other chat's updates. A chat's queue is bounded (CHAT_BACKLOG): a flooding user's excess
 is dropped, counted (telegram_bot_updates{outcome="dropped"}) and logged once per flood.
 
-With a shared update record (the shared state), each update was claimed before it started: a task
-marks it done when its handler finished, or gives the claim back when it was abandoned or
-asked to come again, so that the record (and the confirmed offset) say what really happened.
+Each update was claimed (by the intake) before it is scheduled here; a task hands it to the
+pipeline (bot/pipeline.py), which handles it and marks it done, or gives the claim back when it
+was abandoned or asked to come again; updates dropped from a full queue are marked done, and
+queued ones abandoned at shutdown are given back, so that the de-duplicator (and the confirmed
+offset) say what really happened.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 
-from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
-from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
+from bot.pipeline import UpdatePipeline
 from bot.runtime.observability.metrics import count_update
-from bot.runtime.observability.observers import logging_ids, update_type
-from bot.runtime.updates.dedup import SharedStateUnavailable, UpdateDeduplicator
-from bot.runtime.updates.redelivery import new_update, redelivery_reason
+from bot.runtime.observability.observers import update_type
 
 logger = logging.getLogger(__name__)
 
@@ -47,22 +45,14 @@ class UpdateTasks:
     """One task per busy chat, at most `limit` at a time (a flood waits instead of piling up);
     a chat's later updates queue behind its running one."""
 
-    def __init__(
-        self,
-        bot: Bot,
-        dispatcher: Dispatcher,
-        limit: int,
-        record: UpdateDeduplicator | None = None,
-    ) -> None:
-        self.bot = bot
-        self.dispatcher = dispatcher
-        self.record = record
+    def __init__(self, pipeline: UpdatePipeline, limit: int) -> None:
+        self.pipeline = pipeline
         self.changed = asyncio.Event()  # set whenever a task finishes
         self._slots = asyncio.Semaphore(limit)
         self._running: dict[asyncio.Task[None], int] = {}  # a chat's task -> its update now
         self._queues: dict[int, deque[Update]] = {}  # a busy chat -> the updates behind it
         self._dropped: dict[int, int] = {}  # a flooding chat -> updates dropped in this flood
-        self._settled: set[int] = set()  # recorded as done since the last take_settled()
+        self._settled: set[int] = set()  # settled since the last take_settled()
 
     def __len__(self) -> int:
         return len(self._running) + sum(len(queue) for queue in self._queues.values())
@@ -84,7 +74,8 @@ class UpdateTasks:
             queue.append(update)
             return True
         self._drop(chat, update)
-        await self._record(update.update_id, handled=True)  # dropped on purpose: settled
+        await self.pipeline.finish(update.update_id)  # dropped on purpose: settled
+        self._settled.add(update.update_id)
         return True
 
     def _drop(self, chat: int, update: Update) -> None:
@@ -126,14 +117,15 @@ class UpdateTasks:
         try:
             while current is not None:
                 self._running[task] = current.update_id
-                await self._handle(current)
+                if (await self.pipeline.handle(current)).settled:
+                    self._settled.add(current.update_id)
                 queue = self._queues.get(chat) if chat is not None else None
                 current = queue.popleft() if queue else None
         finally:
             self._slots.release()
             left = self._queues.pop(chat, deque()) if chat is not None else deque()
             for abandoned in left:  # cancelled at shutdown: never started, given back
-                await self._record(abandoned.update_id, handled=False)
+                await self.pipeline.release(abandoned.update_id)
             self._end_flood(chat)
 
     def _end_flood(self, chat: int | None) -> None:
@@ -146,40 +138,10 @@ class UpdateTasks:
                 dropped,
             )
 
-    async def _handle(self, update: Update) -> None:
-        new_update(update.update_id)
-        handled = False
-        try:
-            with logging_ids(update):
-                response = await self.dispatcher.feed_update(self.bot, update)
-                # A handler may return a method instead of calling it (the webhook-reply style).
-                if isinstance(response, TelegramMethod):
-                    await self.bot(response)
-            handled = redelivery_reason() is None
-        except Exception:
-            handled = redelivery_reason() is None
-            if handled:
-                # The handlers' own error handler saw it first; this is what got past it.
-                logger.exception("Update %d failed", update.update_id)
-            # Handled or not, as in webhook mode: a poison update must not come back forever.
-        finally:
-            await self._record(update.update_id, handled)
-
     def take_settled(self) -> set[int]:
-        """The update ids recorded as done since the last call."""
+        """The update ids settled (handled, failed for good, or dropped) since the last call."""
         settled, self._settled = self._settled, set()
         return settled
-
-    async def _record(self, update_id: int, handled: bool) -> None:
-        if self.record is None:
-            return
-        # Not recorded (shared state unreachable): the claim expires, the update comes again.
-        with contextlib.suppress(SharedStateUnavailable):
-            if handled:
-                await self.record.finish(update_id)
-                self._settled.add(update_id)
-            else:
-                await self.record.release(update_id)
 
     async def drain(self, within: float, abandon: asyncio.Event) -> list[int]:
         """Wait for every running handler and the updates queued behind them, at most `within`

@@ -100,7 +100,7 @@ class DatabaseSettings(Section):
         if self.shares_state() and getattr(self, "app_env", "local") == "production":
             writers.append("several hosts sharing state (REDIS_URL is set in production)")
         if writers:
-            problems.append(("DATABASE_URL", rules.sqlite_shared(" and ".join(writers))))
+            problems.append(("DATABASE_URL", sqlite_shared(" and ".join(writers))))
         return problems
 
     @field_validator("database_url")
@@ -112,4 +112,23 @@ class DatabaseSettings(Section):
             return SecretStr(sqlite_url(Path(rest[1:])))  # `///data/x` is relative to the root
         if scheme == POSTGRESQL_SCHEME and urlsplit(url).hostname:
             return value
-        raise ValueError(rules.database_url_problem(url))
+        raise ValueError(database_url_problem(url))
+
+
+def database_url_problem(url: str) -> str:
+    """Why DATABASE_URL is unusable (its password masked)."""
+    return (
+        f"DATABASE_URL={rules.mask_url(url)!r} is not valid: use "
+        "sqlite+aiosqlite:///data/bot.sqlite3 (a file; relative to the project root) or "
+        "postgresql+asyncpg://user:password@host:5432/name."
+    )
+
+
+def sqlite_shared(writers: str) -> str:
+    """Why an SQLite DATABASE_URL is refused with several writers, and the fix."""
+    return (
+        f"DATABASE_URL is an SQLite file, but {writers} would write it at once: SQLite allows "
+        "one writer on one machine, so it would lock or split the data. Use PostgreSQL "
+        "(DATABASE_URL=postgresql+asyncpg://user:password@host:5432/name, see docs/database.md), "
+        "or run one worker (WEB_CONCURRENCY=1) on one host."
+    )

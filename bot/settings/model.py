@@ -19,9 +19,15 @@ from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.settings import rules
+# copier: if database
+from bot.settings.database_section import DatabaseSettings
+# copier: endif
 from bot.settings.fields import USE_DEFAULT, Section, unset
 from bot.settings.flood import FloodSettings
 from bot.settings.observability import ObservabilitySettings
+# copier: if redis
+from bot.settings.redis_section import RedisSettings
+# copier: endif
 from bot.settings.sections import (
     BotSettings,
     LoggingSettings,
@@ -32,14 +38,6 @@ from bot.settings.sections import (
 from bot.settings.throttle import ThrottleSettings
 from bot.settings.user import feature_settings
 
-# copier: if database
-from .database_section import DatabaseSettings  # relative: an import section of its own
-
-# copier: endif
-# copier: if redis
-from .redis_section import RedisSettings  # relative: an import section of its own
-
-# copier: endif
 __all__ = ["LOAD_OPTIONS", "SECTIONS", "LoadOptions", "Settings"]
 
 

@@ -78,15 +78,6 @@ def secret_problem(secret: str) -> str | None:
     )
 
 
-def database_url_problem(url: str) -> str:
-    """Why DATABASE_URL is unusable (its password masked)."""
-    return (
-        f"DATABASE_URL={mask_url(url)!r} is not valid: use sqlite+aiosqlite:///data/bot.sqlite3 "
-        "(a file; relative to the project root) or "
-        "postgresql+asyncpg://user:password@host:5432/name."
-    )
-
-
 def http_url_problem(key: str, url: str) -> str | None:
     """Why `url` is not a usable http(s) URL, or None."""
     parts = urlsplit(url)
@@ -130,13 +121,3 @@ BASE_URL_REQUIRED = (
     "server, e.g. https://bot.example.com."
 )
 SECRET_REQUIRED = f"WEBHOOK_SECRET is required in webhook mode: generate one with {KEYGEN_COMMAND}."
-
-
-def sqlite_shared(writers: str) -> str:
-    """Why an SQLite DATABASE_URL is refused with several writers, and the fix."""
-    return (
-        f"DATABASE_URL is an SQLite file, but {writers} would write it at once: SQLite allows "
-        "one writer on one machine, so it would lock or split the data. Use PostgreSQL "
-        "(DATABASE_URL=postgresql+asyncpg://user:password@host:5432/name, see docs/database.md), "
-        "or run one worker (WEB_CONCURRENCY=1) on one host."
-    )

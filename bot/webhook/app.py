@@ -24,8 +24,8 @@ from aiohttp import web
 
 from bot.logs import setup_logging
 from bot.owner import BotRuntime
+from bot.pipeline import UpdatePipeline
 from bot.runtime.observability.metrics_server import metrics_endpoint
-from bot.runtime.updates.dedup import conversation_key
 from bot.settings import ConfigError, Settings
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.config import load_webhook_settings
@@ -49,22 +49,17 @@ def create_app(settings: Settings, runtime: BotRuntime | None = None) -> web.App
     except ValueError as exc:
         raise ConfigError([str(exc)]) from None
     runtime = runtime or BotRuntime(settings)
-    bot, dispatcher, shared = runtime.bot, runtime.dispatcher, runtime.shared
+    bot, shared = runtime.bot, runtime.shared
 
     handler = WebhookHandler(
-        bot,
-        dispatcher,
+        UpdatePipeline(runtime),
         secret=secret,
         max_body_bytes=settings.webhook_max_body_bytes,
         max_in_flight=settings.webhook_max_in_flight,
         read_timeout=settings.web_read_timeout,
-        deduplicator=runtime.deduplicator,
         client_addresses=client_addresses,
         ip_allowlist=settings.webhook_ip_allowlist,
         shared_state_down=shared.unavailable_reason if shared else (lambda: None),
-        conversation_of=(lambda update: conversation_key(dispatcher, bot, update))
-        if shared
-        else (lambda _update: None),
     )
     quiet_parser_errors()
     # client_max_size: aiohttp refuses larger bodies itself (chunked ones included).

@@ -15,11 +15,14 @@ only then is it answered 200. So:
   background job. A redelivery of an update that is still running (here, or on another worker
   with the shared state) is answered 503, not 200: if the first handling dies, the retry handles it.
 
-Status codes: 200 handled (also when a handler raised: the exception is logged, and a poison
-update must not block its chat with redeliveries for a day) or a duplicate of a handled one;
-503 shutting down, being handled, or the shared state unreachable; 405 (from aiohttp) for
-another method; what is refused before the dispatcher (400, 401, 403, 408, 413, 415, 503
-overloaded) is in `request_checks.py`.
+The update's way (claim, handling, the reply, finish or release, counts) is the pipeline's,
+shared with polling (bot/pipeline.py); this route maps its outcome to a status: 200 for
+`handled`, `failed` (the exception is logged: a poison update must not block its chat with
+redeliveries for a day) and `duplicate` (of a handled one); 503 for `in_progress` (being
+handled), `unavailable` (the shared state unreachable, at the claim or from a per-update
+service) and `not_handled` (the handling asked to come again). Also 503 while shutting down;
+405 (from aiohttp) for another method; what is refused before the dispatcher (400, 401, 403,
+408, 413, 415, 503 overloaded) is in `request_checks.py`.
 
 Shutdown (`drain`): new updates get 503, in-flight ones get SHUTDOWN_TIMEOUT seconds to finish,
 the rest are cancelled without an answer (so Telegram redelivers them) and their ids logged.
@@ -28,53 +31,56 @@ the rest are cancelled without an answer (so Telegram redelivers them) and their
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher
-from aiogram.fsm.storage.base import StorageKey
-from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 
-from bot.runtime.observability.metrics import count_update
-from bot.runtime.observability.observers import logging_ids, update_type
-from bot.runtime.updates.dedup import Claim, SharedStateUnavailable, UpdateDeduplicator
-from bot.runtime.updates.redelivery import new_update, redelivery_reason
+from bot.pipeline import Outcome, UpdatePipeline
 from bot.webhook.client_ip import ClientAddressResolver
 from bot.webhook.request_checks import RequestChecks, unavailable
 
 logger = logging.getLogger(__name__)
 
+# What the webhook answers for each outcome of the pipeline (a 503: Telegram retries later).
+REFUSED: dict[Outcome, tuple[str, str]] = {
+    # Not 200: if the first handling dies, this retry is what handles it.
+    Outcome.IN_PROGRESS: ("being_handled", "Being handled"),
+    Outcome.UNAVAILABLE: ("shared_state_unavailable", "Shared state unavailable"),
+    Outcome.NOT_HANDLED: ("not_handled", "Not handled"),
+}
+
+
+def answer(outcome: Outcome) -> web.Response:
+    """The HTTP answer to Telegram for `outcome`: 200 once settled, else a counted 503."""
+    if outcome.settled:
+        return web.Response()
+    return unavailable(*REFUSED[outcome])
+
 
 class WebhookHandler:
-    """Checks, de-duplicates and handles webhook requests; drains on shutdown."""
+    """Checks webhook requests, hands their updates to the pipeline, answers by its outcome;
+    drains on shutdown."""
 
     def __init__(
         self,
-        bot: Bot,
-        dispatcher: Dispatcher,
+        pipeline: UpdatePipeline,
         *,
         secret: str,
         max_body_bytes: int,
         max_in_flight: int,
         read_timeout: float = 10.0,
-        deduplicator: UpdateDeduplicator,
         client_addresses: ClientAddressResolver,
         ip_allowlist: bool = False,
         shared_state_down: Callable[[], str | None] = lambda: None,
-        conversation_of: Callable[[Update], StorageKey | None] = lambda _update: None,
-        **workflow_data: Any,
     ) -> None:
         """`read_timeout` bounds the reading of a body; `shared_state_down` says why the shared
-        state is unusable, or None; `conversation_of` gives the FSM key the record may
-        lock with the claim."""
-        self.bot = bot
-        self.dispatcher = dispatcher
+        state is unusable, or None."""
+        self.pipeline = pipeline
         self.checks = RequestChecks(
-            bot,
+            pipeline.bot,
             secret=secret,
             max_body_bytes=max_body_bytes,
             max_in_flight=max_in_flight,
@@ -83,14 +89,11 @@ class WebhookHandler:
             ip_allowlist=ip_allowlist,
         )
         self.refusals = self.checks.refusals
-        self.deduplicator = deduplicator
-        self.workflow_data = workflow_data
         self.shared_state_down = shared_state_down
-        self.conversation_of = conversation_of
         self.started = False  # set once the dispatcher's startup handlers ran
         self.draining = False
-        # update_id -> the request task handling it (cancelled if the shutdown timeout passes).
-        self._in_flight: dict[int, asyncio.Task[Any]] = {}
+        # A request's task -> its update (cancelled if the shutdown timeout passes).
+        self._in_flight: dict[asyncio.Task[Any], int] = {}
         self._idle = asyncio.Event()
         self._accepted = 0  # requests past the secret check, from their headers to their answer
 
@@ -116,7 +119,7 @@ class WebhookHandler:
     @property
     def in_flight(self) -> list[int]:
         """Ids of the updates being handled right now."""
-        return list(self._in_flight)
+        return sorted(set(self._in_flight.values()))
 
     async def handle(self, request: web.Request) -> web.Response:
         """The POST handler of WEBHOOK_PATH (see the module docstring for the status codes)."""
@@ -128,71 +131,23 @@ class WebhookHandler:
         # Counted from here, body reading included: slow bodies must not pass the cap.
         self._accepted += 1
         try:
-            return await self._take(request)
+            update = await self.checks.read_update(request)
+            if isinstance(update, web.Response):
+                return update
+            return answer(await self._process(update))
         finally:
             self._accepted -= 1
 
-    async def _take(self, request: web.Request) -> web.Response:
-        update = await self.checks.read_update(request)
-        if isinstance(update, web.Response):
-            return update
-
-        update_id = update.update_id
-        try:
-            claim = await self.deduplicator.claim(update_id, self.conversation_of(update))
-        except SharedStateUnavailable:
-            return unavailable("shared_state_unavailable", "Shared state unavailable")
-        if claim is Claim.DONE:
-            logger.debug("Update %d is a redelivery of a handled update; skipped", update_id)
-            count_update(update_type(update), "duplicate")
-            return web.Response()
-        if claim is Claim.RUNNING:
-            # Not 200: if the first handling dies, this retry is what handles it.
-            return unavailable("being_handled", "Being handled")
-        return await self._handle_claimed(update)
-
-    async def _handle_claimed(self, update: Update) -> web.Response:
-        update_id = update.update_id
+    async def _process(self, update: Update) -> Outcome:
         task = asyncio.current_task()
         assert task is not None
-        self._in_flight[update_id] = task
-        new_update(update_id)
+        self._in_flight[task] = update.update_id
         try:
-            with logging_ids(update):
-                result = await self.dispatcher.feed_update(self.bot, update, **self.workflow_data)
-                if isinstance(result, TelegramMethod):
-                    # A handler may return a method instead of calling it ("reply in webhook").
-                    await self.dispatcher.silent_call_request(self.bot, result)
-        except asyncio.CancelledError:
-            # Abandoned at shutdown: unanswered, so Telegram redelivers it; let that be handled.
-            await self._forget(update_id)
-            raise
-        except Exception:
-            if redelivery_reason() is None:
-                logger.exception(
-                    "Update %d failed in a handler; answered 200 anyway so that Telegram does "
-                    "not redeliver it",
-                    update_id,
-                )
+            return await self.pipeline.process(update)
         finally:
-            del self._in_flight[update_id]
+            del self._in_flight[task]
             if self.draining and not self._in_flight:
                 self._idle.set()
-        if redelivery_reason() is not None:
-            await self._forget(update_id)
-            return unavailable("not_handled", "Not handled")
-        try:
-            await self.deduplicator.finish(update_id)
-        except SharedStateUnavailable:
-            logger.warning(
-                "Update %d was handled; the shared record could not mark it done", update_id
-            )
-        return web.Response()
-
-    async def _forget(self, update_id: int) -> None:
-        # Not released (shared state unreachable): the claim expires (UPDATE_CLAIM_TTL) instead.
-        with contextlib.suppress(SharedStateUnavailable):
-            await self.deduplicator.release(update_id)
 
     async def drain(self, grace: float) -> list[int]:
         """Refuse new updates, give in-flight ones `grace` seconds, cancel the rest.
@@ -209,7 +164,7 @@ class WebhookHandler:
                     await self._idle.wait()
             except TimeoutError:
                 pass
-        abandoned = sorted(self._in_flight)
+        abandoned = self.in_flight
         if abandoned:
             logger.error(
                 "Shutdown timeout (%s s) reached: cancelling updates %s; they were not "
@@ -217,7 +172,7 @@ class WebhookHandler:
                 grace,
                 ", ".join(map(str, abandoned)),
             )
-            tasks = list(self._in_flight.values())
+            tasks = list(self._in_flight)
             for task in tasks:
                 task.cancel()
             await asyncio.wait(tasks, timeout=5)

@@ -1,6 +1,13 @@
 """The user's language: their app's, else the default; /language changes it for good."""
 
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from handlers.language import FsmLanguageStore
 from sandbox.testing import BotTest
+
+BOT_ID, USER_ID = 1, 42
 
 
 async def test_a_user_whose_app_is_in_russian_gets_start_in_russian(tg: BotTest) -> None:
@@ -14,7 +21,7 @@ async def test_a_language_the_bot_does_not_speak_gets_the_default(tg: BotTest) -
     assert reply.text.startswith("Hello, Cleo!")
 
 
-async def test_language_switches_and_the_choice_outlasts_a_cancelled_conversation(
+async def test_language_switches_and_the_choice_outlasts_a_cleared_conversation(
     tg: BotTest,
 ) -> None:
     user = tg.user("Ada", language_code="en")
@@ -22,8 +29,15 @@ async def test_language_switches_and_the_choice_outlasts_a_cancelled_conversatio
     assert offer.text == "Choose your language:"
     chosen = await user.click("Русский")
     assert chosen.toast == "Теперь я говорю с вами по-русски."
-    # copier: if example_handlers
-    await user.send("/cancel")  # clears the conversation's data, not the language
-    # copier: endif
     reply = await user.send("/help")
     assert reply.text.startswith("Я бот-шаблон. Попробуйте:")
+
+
+async def test_clearing_a_conversation_keeps_the_chosen_language() -> None:
+    # What /cancel does (state.clear()) touches the conversation's key, not the language's.
+    storage = MemoryStorage()
+    store = FsmLanguageStore(storage)
+    await store.set(BOT_ID, USER_ID, "ru")
+    conversation = StorageKey(bot_id=BOT_ID, chat_id=USER_ID, user_id=USER_ID)
+    await FSMContext(storage, conversation).clear()
+    assert await store.get(BOT_ID, USER_ID) == "ru"

@@ -70,7 +70,7 @@ async def test_update_still_running_at_the_shutdown_timeout_is_abandoned_unanswe
         await in_flight  # no answer at all: Telegram redelivers it
     assert f"cancelling updates {update['update_id']}" in caplog.text
     # Its claim is released: a redelivery (to this or another process) would be handled.
-    assert await running.handler.deduplicator.claim(update["update_id"]) is Claim.NEW
+    assert await running.handler.pipeline.deduplicator.claim(update["update_id"]) is Claim.NEW
 
 
 async def test_past_max_in_flight_updates_get_503_and_one_log_line(

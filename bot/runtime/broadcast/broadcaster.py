@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,6 +37,8 @@ RESUME_INTERVAL = 15.0
 # Seconds a stop waits for the messages on their way (so none is left unknown).
 STOP_GRACE = 5.0
 SENDING, SENT, BLOCKED, FAILED = "sending", "sent", "blocked", "failed"
+# Told each chat that answered 403 (the bot was blocked or removed), e.g. to mark it so.
+BlockedListener = Callable[[int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,12 @@ class Broadcaster:
         self._tasks: dict[str, asyncio.Task[BroadcastReport | None]] = {}
         self._resumer: asyncio.Task[None] | None = None
         self._stopping = False
+        self._blocked_listeners: list[BlockedListener] = []
+
+    def on_blocked(self, listener: BlockedListener) -> None:
+        """Call `listener(chat_id)` for each chat that answers 403 (resumed jobs included);
+        a failing listener is logged and the broadcast goes on."""
+        self._blocked_listeners.append(listener)
 
     async def start(
         self, bot: Bot, job_id: str, chat_ids: Sequence[int], text: str, report_to: int | None
@@ -236,6 +244,7 @@ class Broadcaster:
             state = SENT
         except TelegramForbiddenError:
             state = BLOCKED
+            await self._tell_blocked(job, chat_id)
         except TelegramNetworkError as exc:
             # Telegram may have got it: left at `sending`, it counts as unknown.
             logger.warning("Broadcast %s: chat %d unknown (%s)", job.id, chat_id, exc)
@@ -245,3 +254,17 @@ class Broadcaster:
             state = FAILED
         await self.store.note(job.id, chat_id, state)
         return state
+
+    async def _tell_blocked(self, job: BroadcastJob, chat_id: int) -> None:
+        for listener in self._blocked_listeners:
+            try:
+                await listener(chat_id)
+            except Exception:
+                # Best effort: the next message to this chat gets the 403 again.
+                logger.warning(
+                    "Broadcast %s: chat %d blocked the bot; telling %r failed",
+                    job.id,
+                    chat_id,
+                    listener,
+                    exc_info=True,
+                )

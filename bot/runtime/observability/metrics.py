@@ -42,10 +42,14 @@ UPDATES = Counter(
     "telegram_bot_updates",
     "Updates received, by type and outcome: handled, unhandled (no handler matched), failed "
     "(a handler raised), duplicate (a redelivery of a handled one, skipped), deferred (to be "
-    "delivered again: shared state unavailable), abandoned (cancelled at shutdown), dropped "
-    "(polling: a flooding chat's updates past its backlog), throttled (dropped by incoming "
-    "throttling: its sender was over THROTTLE_LIMIT)",
+    "delivered again: shared state or database unavailable), abandoned (cancelled at "
+    "shutdown), dropped (polling: a flooding chat's updates past its backlog), throttled "
+    "(dropped by incoming throttling: its sender was over THROTTLE_LIMIT)",
     ["type", "outcome"],
+)
+DATABASE_UNAVAILABLE = Counter(
+    "telegram_bot_database_unavailable",
+    "Database sessions that could not reach the database (their update is delivered again)",
 )
 WEBHOOK_REFUSALS = Counter(
     "telegram_bot_webhook_refusals",
@@ -128,6 +132,11 @@ BUILD_INFO.labels(__version__, _package_version("aiogram"), platform.python_vers
 def count_update(update_type: str, outcome: str) -> None:
     """One update reached an outcome (see UPDATES for the outcomes)."""
     UPDATES.labels(update_type, outcome).inc()
+
+
+def count_database_unavailable() -> None:
+    """A database session could not reach the database."""
+    DATABASE_UNAVAILABLE.inc()
 
 
 def count_refusal(status: int, reason: str) -> None:
