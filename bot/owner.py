@@ -34,10 +34,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 
-# copier: if database
-from bot.database.session import Database
-
-# copier: endif
 from bot.factory import (
     create_bot,
     create_broadcaster,
@@ -95,6 +91,10 @@ class BotRuntime:
         self.services = Services(settings, services)
         self.services.add("broadcaster", self.broadcaster)
         # copier: if database
+        # Here, not at the top: the module is the database option's (a project without it has
+        # no bot/database/, and the import block then sorts the same in every rendering).
+        from bot.database.session import Database
+
         self.database = Database(settings)  # no connection yet: the first session opens one
         self.services.add("sessions", self.database.session)
         # copier: endif

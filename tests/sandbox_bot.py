@@ -29,10 +29,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-# copier: if database
-from bot.database.startup import upgrade_on_start
-
-# copier: endif
 from bot.exit_codes import ExitCode
 from bot.owner import BotRuntime
 from bot.settings import load_settings
@@ -102,6 +98,8 @@ async def sandbox_bot(
         environment=False,
     )
     # copier: if database
+    from bot.database.startup import upgrade_on_start  # the database option's module
+
     assert await upgrade_on_start(settings), "the test's SQLite database could not be created"
     # copier: endif
     runtime = BotRuntime(settings, services={**bot_services, **_marked(request, "bot_services")})

@@ -10,7 +10,7 @@ skipped. What the offset then promises depends on that de-duplicator:
   not recognised (the memory is gone; Telegram rarely redelivers a confirmed update), and a
   poller killed with kill -9 mid-handler loses the updates confirmed but not finished. A
   normal stop (Ctrl+C, SIGTERM) loses nothing: running handlers get SHUTDOWN_TIMEOUT seconds.
-- With the shared state (Redis), an update is confirmed once its handler *finished*: the
+- With the shared state, an update is confirmed once its handler *finished*: the
   offset stops below the oldest update not yet done, here or on another host. A poller killed
   with kill -9 mid-handler then loses nothing (its claim expires and the next poller handles
   the update) and no handover handles anything twice.
