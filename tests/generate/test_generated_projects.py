@@ -114,8 +114,14 @@ async def test_a_generated_project_installs_runs_and_passes_its_own_checks(
         assert "--sandbox" not in readme and "--sandbox" not in files["bot/cli.py"].read_text()
     if "example_handlers" in off:
         # The catalogs (handlers/locales/) belong to the kept handlers too.
-        kept = {n for n in files if n.startswith("handlers/") and "/locales/" not in n}
-        runtime = ("__init__", "settings", "start", "errors", "admin", "broadcast", "language")
+        kept = {
+            n
+            for n in files
+            if n.startswith("handlers/") and "/locales/" not in n and "/migrations/" not in n
+        }
+        runtime = ["__init__", "settings", "start", "errors", "admin", "language"]
+        if "database" not in off:  # /broadcast sends to the users in the database
+            runtime += ["broadcast", "models", "users"]
         assert kept == {f"handlers/{m}.py" for m in runtime}
         mentions = [n for n in kept if EXAMPLES.search(files[n].read_text())]
         assert not mentions, f"the examples are off, yet named in {mentions}"
