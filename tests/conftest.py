@@ -17,7 +17,12 @@ from bot.settings import Settings, env_names, load_settings
 from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.logs import LogWatcher, watching
-from tests.helpers.parallel import LeftoverReport, auto_worker_count
+from tests.helpers.parallel import (
+    LeftoverReport,
+    SerialAfterward,
+    auto_worker_count,
+    keep_serial_for_later,
+)
 from tests.helpers.polling import RunningBot, poll_in_background
 from tests.helpers.processes import BotProcess, kill_leftovers, write_env_file
 
@@ -32,6 +37,13 @@ _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # not an xdist worker: the process that reports
         config.pluginmanager.register(LeftoverReport(), LeftoverReport.KEY)
+        config.pluginmanager.register(SerialAfterward(), SerialAfterward.KEY)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m chose the run's tests
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The timing tests wait for the end of a parallel run (tests/helpers/parallel.py)."""
+    keep_serial_for_later(config, items)
 
 
 @pytest.hookimpl(optionalhook=True)

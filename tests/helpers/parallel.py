@@ -10,6 +10,8 @@ A run of directories (the whole suite, `tests/polling`) gets `WORKERS` workers.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,52 @@ def write_killed(reporter: Any, killed: list[str]) -> None:
     """The line that names the programs a test left running."""
     reporter.write("\n")
     reporter.write_line(f"killed {len(killed)} program(s) a test left running: {killed}")
+
+
+# Tests that measure pace, waits or lease timeouts: on 2 cores, four workers beside them make
+# the event loop late enough to break the figures they hold the bot to (spans, 429 counts,
+# lease expiry). A parallel run leaves them out of its workers and runs them afterwards, one at
+# a time, in a process of their own (`SerialAfterward`); `-n 0` runs them in place.
+SERIAL = ("tests/flood/", "tests/redis/test_shared_polling.py")
+
+
+def is_serial(item: pytest.Item) -> bool:
+    """Whether `item` is one of the SERIAL tests."""
+    return item.nodeid.startswith(SERIAL)
+
+
+def keep_serial_for_later(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker: deselect the SERIAL tests (the controller runs them afterwards)."""
+    if not hasattr(config, "workerinput"):
+        return
+    later = [item for item in items if is_serial(item)]
+    config.workeroutput[SerialAfterward.KEY] = [item.nodeid for item in later]  # type: ignore[attr-defined]
+    if later:
+        config.hook.pytest_deselected(items=later)
+        items[:] = [item for item in items if not is_serial(item)]
+
+
+class SerialAfterward:
+    """On the controller of a parallel run: once the workers are done, the SERIAL tests that
+    this run selected, in one process with no workers; their failures fail the run."""
+
+    KEY = "serial_afterward"
+
+    def __init__(self) -> None:
+        self.selected: list[str] = []
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        # Each worker deselected the same ones (every worker collects the whole run).
+        self.selected = self.selected or getattr(node, "workeroutput", {}).get(self.KEY, [])
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.selected or not session.config.pluginmanager.has_plugin("dsession"):
+            return
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", f"{len(self.selected)} timing tests, one at a time")
+        command = [sys.executable, "-m", "pytest", "-n", "0", "-p", "no:cacheprovider"]
+        done = subprocess.run([*command, *self.selected], cwd=session.config.rootpath, check=False)
+        if done.returncode != 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
