@@ -18,6 +18,7 @@ from sandbox import Emulator
 from tests.helpers.constants import CONVERSATION_HANDLERS
 from tests.helpers.logs import LogWatcher, watching
 from tests.helpers.parallel import (
+    SERIAL_MARKER,
     LeftoverReport,
     SerialAfterward,
     auto_worker_count,
@@ -35,6 +36,7 @@ _bot_ids = itertools.count(700000 + os.getpid() % 1000 * 100)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", SERIAL_MARKER)
     if not hasattr(config, "workerinput"):  # not an xdist worker: the process that reports
         config.pluginmanager.register(LeftoverReport(), LeftoverReport.KEY)
         config.pluginmanager.register(SerialAfterward(), SerialAfterward.KEY)

@@ -67,13 +67,15 @@ def write_killed(reporter: Any, killed: list[str]) -> None:
 # Tests that measure pace, waits or lease timeouts: on 2 cores, four workers beside them make
 # the event loop late enough to break the figures they hold the bot to (spans, 429 counts,
 # lease expiry). A parallel run leaves them out of its workers and runs them afterwards, one at
-# a time, in a process of their own (`SerialAfterward`); `-n 0` runs them in place.
-SERIAL = ("tests/flood/", "tests/redis/test_shared_polling.py")
+# a time, in a process of their own (`SerialAfterward`); `-n 0` runs them in place. They are
+# the SERIAL folders' tests and those marked `@pytest.mark.serial`.
+SERIAL = ("tests/flood/",)
+SERIAL_MARKER = "serial: measures time; a parallel run runs it afterwards, one at a time"
 
 
 def is_serial(item: pytest.Item) -> bool:
-    """Whether `item` is one of the SERIAL tests."""
-    return item.nodeid.startswith(SERIAL)
+    """Whether `item` is one of the timing tests."""
+    return item.nodeid.startswith(SERIAL) or item.get_closest_marker("serial") is not None
 
 
 def keep_serial_for_later(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -19,7 +19,10 @@ from sandbox import ApiCall, Emulator
 from tests.helpers.processes import BotProcess, free_port, write_env_file
 from tests.helpers.redis import KEY_PREFIX, CuttableLink, RedisServer
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and kill -9")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and kill -9"),
+    pytest.mark.serial,  # lease expiry in seconds: run after the parallel tests, one at a time
+]
 
 StartBot = Callable[..., Awaitable[BotProcess]]
 # The thirty pollers' priority (POSIX niceness; 0 is normal, 19 the lowest).
